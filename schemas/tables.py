@@ -1,0 +1,154 @@
+"""Arrow schemas of the warehouse tables (SPEC §2), declared once.
+
+Key columns are a contract with external checks; everything else may grow.
+Image columns use Lance blob encoding so scans that do not ask for pixels
+never read them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+BLOB = {"lance-encoding:blob": "true"}
+
+
+def _blob(name: str) -> pa.Field:
+    return pa.field(name, pa.large_binary(), metadata=BLOB)
+
+
+ARTICLES = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("doi", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("abstract", pa.string()),
+        pa.field("body", pa.string()),
+        pa.field("subjects", pa.list_(pa.string())),
+        pa.field("discipline", pa.string()),
+        pa.field("license", pa.string()),
+        pa.field("license_url", pa.string()),
+        pa.field("source_uri", pa.string()),
+        pa.field("source_format", pa.string()),
+        # Fingerprint of the source package (size + modification stamp or ETag):
+        # a re-run skips sources whose fingerprint is already committed.
+        pa.field("source_fingerprint", pa.string()),
+    ]
+)
+
+FIGURES = pa.schema(
+    [
+        pa.field("figure_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("figure_xml_id", pa.string()),
+        pa.field("label", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("caption", pa.string()),
+        pa.field("image_path", pa.string()),
+        pa.field("image_format", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("sha256", pa.string()),
+        pa.field("num_panels", pa.int32()),
+        _blob("image"),
+    ]
+)
+
+PANELS = pa.schema(
+    [
+        pa.field("panel_id", pa.string(), nullable=False),
+        pa.field("figure_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("panel_index", pa.int32(), nullable=False),
+        pa.field("panel_letter", pa.string()),
+        pa.field("bbox", pa.list_(pa.int32())),
+        pa.field("sub_caption", pa.string()),
+        pa.field("split_method", pa.string()),
+        pa.field("source_width", pa.int32()),
+        pa.field("source_height", pa.int32()),
+        pa.field("fill_color", pa.list_(pa.uint8())),
+        pa.field("sha256", pa.string()),
+        _blob("image"),
+    ]
+)
+
+REJECTS = pa.schema(
+    [
+        # Deterministic from (stage, item, reason): re-runs replace, never add.
+        pa.field("reject_id", pa.string(), nullable=False),
+        pa.field("item", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+        pa.field("article_id", pa.string()),
+        pa.field("source_uri", pa.string()),
+    ]
+)
+
+RUNS = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("job", pa.string(), nullable=False),
+        pa.field("engine", pa.string()),
+        pa.field("params", pa.string()),  # JSON, secrets redacted
+        pa.field("status", pa.string()),
+        pa.field("error", pa.string()),
+        pa.field("started_at", pa.timestamp("us", tz="UTC")),
+        pa.field("ended_at", pa.timestamp("us", tz="UTC")),
+        pa.field("rows_in", pa.int64()),
+        pa.field("rows_out", pa.int64()),
+        pa.field("rows_rejected", pa.int64()),
+        pa.field("rejected_by_reason", pa.string()),  # JSON {reason: count}
+        pa.field("versions_read", pa.string()),  # JSON {table: version}
+        pa.field("versions_written", pa.string()),  # JSON {table: version}
+    ]
+)
+
+#: table name -> (schema, key column). Upserts replace rows by key.
+TABLES: dict[str, tuple[pa.Schema, str]] = {
+    "articles": (ARTICLES, "article_id"),
+    "figures": (FIGURES, "figure_id"),
+    "panels": (PANELS, "panel_id"),
+    "rejects": (REJECTS, "reject_id"),
+    "runs": (RUNS, "run_id"),
+}
+
+INGEST_TABLES = ("articles", "figures", "panels", "rejects")
+
+
+def schema_of(table: str) -> pa.Schema:
+    return TABLES[table][0]
+
+
+def key_of(table: str) -> str:
+    return TABLES[table][1]
+
+
+def blob_columns(schema: pa.Schema) -> list[str]:
+    return [f.name for f in schema if (f.metadata or {}).get(b"lance-encoding:blob") == b"true"]
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast a batch (possibly with large_string / missing columns, as Spark's
+    Arrow path produces) to the declared schema, column order included."""
+    cols = []
+    for field in schema:
+        if field.name in table.column_names:
+            cols.append(table.column(field.name).cast(field.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+SOURCES = pa.schema(
+    [
+        # One row per ingested source unit (package / JSON file / image folder).
+        # Committed last in a run: its presence means every other table already
+        # holds that source's rows, so re-runs skip it.
+        pa.field("source_uri", pa.string(), nullable=False),
+        pa.field("source_fingerprint", pa.string()),
+        pa.field("source_format", pa.string()),
+        pa.field("article_ids", pa.list_(pa.string())),
+        pa.field("status", pa.string()),  # ingested | rejected
+    ]
+)
+
+TABLES["sources"] = (SOURCES, "source_uri")

@@ -1,0 +1,126 @@
+"""Spark engine: items become an RDD, results stay persisted on executors
+(memory, spilling to disk) between the driver's passes.
+
+Under ``spark-submit`` the session comes from the submit (its master and
+configs); otherwise ``local[*]`` unless ``--master`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+from sciir_dist.progress import make_progress
+
+
+def configure_environment() -> None:
+    """Spark workers must run this interpreter (it has pyarrow, lance, ...),
+    and the JVM needs a Java 17."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # local sessions stay on loopback
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if not os.environ.get("JAVA_HOME"):
+        candidates = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk*")) + sorted(glob.glob("/usr/lib/jvm/*17*"))
+        if candidates:
+            os.environ["JAVA_HOME"] = candidates[0]
+
+
+def get_session(master: str | None = None, app: str = "sciir-dist"):
+    configure_environment()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    builder = SparkSession.builder.appName(app)
+    # under spark-submit the JVM gateway already exists and carries --master
+    if master or "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = builder.master(master or "local[*]")
+    return (
+        builder.config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", os.environ.get("SCIIR_SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.python.worker.reuse", "true")
+        # The driver commits fragments written by tasks; a speculative duplicate
+        # attempt would only leave an orphan file, but there is no gain in it.
+        .config("spark.speculation", "false")
+        .getOrCreate()
+    )
+
+
+class SparkComputed:
+    def __init__(self, engine: "SparkEngine", rdd) -> None:
+        self.engine = engine
+        self.rdd = rdd
+
+    def collect_each(self, fn: Callable[[Any], Any], desc: str = "") -> list[Any]:
+        return self.engine._collect(self.rdd.map(fn), desc)
+
+    def collect_partitions(self, fn: Callable[[Iterator[Any]], Iterable[Any]], desc: str = "") -> list[Any]:
+        return self.engine._collect(self.rdd.mapPartitions(fn), desc)
+
+    def release(self) -> None:
+        self.rdd.unpersist()
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, master: str | None = None, progress: bool = True) -> None:
+        self.spark = get_session(master)
+        self.sc = self.spark.sparkContext
+        self.sc.setLogLevel("ERROR")
+        self.progress = progress
+
+    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "") -> SparkComputed:
+        from pyspark import StorageLevel
+
+        # small slices balance uneven packages across cores
+        slices = max(1, min(len(items), self.sc.defaultParallelism * 4))
+        rdd = self.sc.parallelize(items, slices).map(fn).persist(StorageLevel.MEMORY_AND_DISK)
+        # materialise once, with progress; later passes read the persisted results
+        self._collect(rdd.map(lambda _: 1), desc)
+        return SparkComputed(self, rdd)
+
+    def _collect(self, rdd, desc: str) -> list[Any]:
+        if not self.progress:
+            return rdd.collect()
+        group = f"sciir-{time.monotonic_ns()}"
+        self.sc.setJobGroup(group, desc or "sciir", interruptOnCancel=False)
+        done = threading.Event()
+        result: list[Any] = []
+
+        def watch() -> None:
+            tracker = self.sc.statusTracker()
+            with make_progress() as p:
+                task = p.add_task(desc or "spark", total=None)
+                while not done.wait(0.3):
+                    total = finished = 0
+                    for job_id in tracker.getJobIdsForGroup(group) or []:
+                        job = tracker.getJobInfo(job_id)
+                        for sid in job.stageIds if job else []:
+                            st = tracker.getStageInfo(sid)
+                            if st:
+                                total += st.numTasks
+                                finished += st.numCompletedTasks
+                    if total:
+                        p.update(task, total=total, completed=finished)
+                p.update(task, completed=p.tasks[0].total or 0)
+
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        try:
+            result = rdd.collect()
+        finally:
+            done.set()
+            t.join()
+        return result
+
+    def stop(self) -> None:
+        # the session is shared (tests, notebooks); stopping is the caller's call
+        pass

@@ -1,0 +1,225 @@
+"""Ingest of one source, engine-free: read -> license/third-party gates ->
+decode -> split -> sub-captions -> standardize -> table rows.
+
+Engines (local, Spark) call :func:`process_source` per source and write
+the rows; nothing here knows where it runs. Every problem with an input
+becomes a reject row and processing continues with the next item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from sciir_dist.ingest import image_folder, jats, sciir_json, subcaptions
+from sciir_dist.ingest import license as lic
+from sciir_dist.ingest.errors import Reject
+from sciir_dist.ingest.images import DEFAULT_MAX_PIXELS, decode
+from sciir_dist.ingest.model import Article, FigureRef, figure_id_for, panel_id_for, reject_id_for
+from sciir_dist.ingest.packages import PackageFiles, Source, open_package
+from sciir_dist.ingest.split import Splitter, geometric_reason, make_splitter, reading_order
+from sciir_dist.ingest.standardize import StandardizeOptions, standardize
+
+STAGE = "ingest"
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    allow_licenses: tuple[str, ...] = lic.DEFAULT_ALLOW
+    #: license of image-folder sources (folders state none)
+    folder_license: str | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    splitter: str = "xycut"
+    standardize: StandardizeOptions = StandardizeOptions()
+    storage_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class SourceResult:
+    source: Source
+    article_ids: list[str] = field(default_factory=list)
+    articles: list[dict] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)
+    panels: list[dict] = field(default_factory=list)
+    rejects: list[dict] = field(default_factory=list)
+
+    def reject(self, item: str, reason: str, detail: str = "", article_id: str | None = None) -> None:
+        self.rejects.append(
+            {
+                "reject_id": reject_id_for(STAGE, item, reason),
+                "item": item,
+                "stage": STAGE,
+                "reason": reason,
+                "detail": detail,
+                "article_id": article_id,
+                "source_uri": self.source.uri,
+            }
+        )
+
+    @property
+    def status(self) -> str:
+        return "ingested" if self.articles else "rejected"
+
+    def rows(self, table: str) -> list[dict]:
+        if table == "sources":
+            return [
+                {
+                    "source_uri": self.source.uri,
+                    "source_fingerprint": self.source.fingerprint,
+                    "source_format": self.source.format,
+                    "article_ids": self.article_ids,
+                    "status": self.status,
+                }
+            ]
+        return getattr(self, table)
+
+
+_SPLITTERS: dict[str, Splitter] = {}
+
+
+def _splitter(name: str) -> Splitter:
+    if name not in _SPLITTERS:
+        _SPLITTERS[name] = make_splitter(name)
+    return _SPLITTERS[name]
+
+
+def read_source(src: Source, opts: IngestOptions) -> tuple[PackageFiles, list[Article]]:
+    if src.format == "jats":
+        files = open_package(src.uri, opts.storage_options)
+        return files, [jats.read(files, src.uri)]
+    if src.format == "sciir-json":
+        return sciir_json.read(src.uri, opts.storage_options)
+    if src.format == "images":
+        if not opts.folder_license:
+            raise Reject("license:unknown", "image folders need --license (an SPDX id)")
+        return image_folder.read(src.uri, lic.normalize(opts.folder_license) or opts.folder_license, opts.storage_options)
+    raise Reject("unsupported_source", f"unknown source format {src.format!r}")
+
+
+def process_source(src: Source, opts: IngestOptions) -> SourceResult:
+    res = SourceResult(source=src)
+    try:
+        files, articles = read_source(src, opts)
+    except Reject as r:
+        res.reject(src.uri, r.reason, r.detail)
+        return res
+    except Exception as exc:  # noqa: BLE001 - an unexpected reader failure rejects the source, not the job
+        res.reject(src.uri, f"internal_error:{type(exc).__name__}", traceback.format_exc(limit=5))
+        return res
+    for m in files.rejects:
+        res.reject(f"{src.uri}!{m.member}", m.reason, m.detail)
+    for art in articles:
+        res.article_ids.append(art.article_id)
+        reason = lic.license_reason(art.license, opts.allow_licenses)
+        if reason:
+            res.reject(art.article_id, reason, f"license {art.license or 'not stated'} ({art.license_url or 'no URL'}) is not in the allow-list {list(opts.allow_licenses)}", art.article_id)
+            continue
+        res.articles.append(_article_row(art, src))
+        seen: set[str] = set()
+        for ref in art.figures:
+            fid = figure_id_for(art.article_id, ref.xml_id)
+            if fid in seen:
+                res.reject(fid, "duplicate_figure_id", f"figure id {ref.xml_id!r} occurs more than once; first kept", art.article_id)
+                continue
+            seen.add(fid)
+            try:
+                _figure(res, files, art, ref, fid, opts)
+            except Reject as r:
+                res.reject(fid, r.reason, f"{ref.href or '(no file)'}: {r.detail}", art.article_id)
+            except Exception as exc:  # noqa: BLE001
+                res.reject(fid, f"internal_error:{type(exc).__name__}", traceback.format_exc(limit=5), art.article_id)
+    return res
+
+
+def _article_row(art: Article, src: Source) -> dict:
+    return {
+        "article_id": art.article_id,
+        "doi": art.doi,
+        "title": art.title,
+        "abstract": art.abstract,
+        "body": art.body,
+        "subjects": art.subjects,
+        "discipline": None,
+        "license": art.license,
+        "license_url": art.license_url,
+        "source_uri": src.uri,
+        "source_format": src.format,
+        "source_fingerprint": src.fingerprint,
+    }
+
+
+def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef, fid: str, opts: IngestOptions) -> None:
+    marker = lic.third_party_marker(ref.caption, ref.credit, ref.title)
+    if marker:
+        raise Reject("third_party", f"caption/credit marks third-party material ({marker!r})")
+    if not ref.href:
+        raise Reject("missing_file", "the figure references no image file")
+    name = files.resolve(ref.href)
+    if name is None:
+        raise Reject("missing_file", "referenced image is not in the package")
+    data = files.read(name)
+    img = decode(data, max_pixels=opts.max_pixels)
+    w, h = img.size
+    boxes = split_figure(img, opts.splitter, subcaptions.marker_count(ref.caption))
+    single = len(boxes) == 1
+    if single:
+        boxes = [(0, 0, w, h)]
+    labels = subcaptions.assign(ref.caption, len(boxes))
+    kept = 0
+    for idx, (box, (letter, sub)) in enumerate(zip(boxes, labels)):
+        pid = panel_id_for(fid, idx)
+        why = geometric_reason(box, w, h, single=single)
+        if why:
+            bw, bh = box[2] - box[0], box[3] - box[1]
+            res.reject(pid, why, f"panel {idx} bbox {list(box)} ({bw}x{bh} of {w}x{h}) fails the {why} filter", art.article_id)
+            continue
+        std = standardize(img.crop(box) if not single else img, opts.standardize)
+        res.panels.append(
+            {
+                "panel_id": pid,
+                "figure_id": fid,
+                "article_id": art.article_id,
+                "panel_index": idx,
+                "panel_letter": letter,
+                "bbox": list(box),
+                "sub_caption": sub,
+                "split_method": "whole" if single else opts.splitter,
+                "source_width": box[2] - box[0],
+                "source_height": box[3] - box[1],
+                "fill_color": list(std.fill),
+                "sha256": hashlib.sha256(std.png).hexdigest(),
+                "image": std.png,
+            }
+        )
+        kept += 1
+    res.figures.append(
+        {
+            "figure_id": fid,
+            "article_id": art.article_id,
+            "figure_xml_id": ref.xml_id,
+            "label": ref.label,
+            "title": ref.title,
+            "caption": subcaptions.strip_markup(ref.caption),
+            "image_path": name,
+            "image_format": name.rsplit(".", 1)[-1].lower() if "." in name else None,
+            "width": w,
+            "height": h,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "num_panels": kept,
+            "image": data,
+        }
+    )
+
+
+def split_figure(img: Image.Image, splitter: str, expected: int | None = None) -> list[tuple[int, int, int, int]]:
+    """Panel boxes in reading order (source pixels, after EXIF orientation).
+    ``expected``: panels named by the caption's markers (a splitting hint)."""
+    if img.mode == "RGBA":
+        flat = Image.new("RGB", img.size, (255, 255, 255))
+        flat.paste(img, mask=img.getchannel("A"))
+        img = flat
+    return reading_order(_splitter(splitter)(np.asarray(img), expected))

@@ -1,0 +1,107 @@
+"""Split a figure caption into per-panel sub-captions.
+
+Recognised markers: "(a)", "(a,b)" / "(a and b)" shared text, "(a–c)" /
+"a–c," ranges, "a," and "a |" and "a." at the start of a sentence, "a:" and
+bold letters (the JATS reader renders ``<bold>a</bold>`` as ``**a**``).
+Markers are accepted only in alphabetical sequence from "a", so references
+back to an earlier panel ("as in (a)") are not mistaken for new sections.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+_DASH = "-–—‒"
+_L = r"[a-zA-Z]"
+_LIST = rf"{_L}(?:\s*(?:[{_DASH}]|,|and|&)\s*{_L})*"
+
+_MARKERS = [
+    # (a)  (a,b)  (a–c)  (a and b)
+    re.compile(rf"\(\s*(?P<l>{_LIST})\s*\)"),
+    # **a** / **a,b** / **a–c** optionally followed by punctuation
+    re.compile(rf"\*\*\s*\(?(?P<l>{_LIST})\)?[.,:|]?\s*\*\*[.,:|]?"),
+    # a, / a. / a: / a | / a–c,  at caption start or after a sentence end
+    re.compile(rf"(?:(?<=^)|(?<=[.;]\s)|(?<=[.;]\s\s))(?P<l>{_LIST})\s*(?:[,:|]|\.(?=\s))"),
+]
+
+
+@dataclass(frozen=True)
+class Segment:
+    letters: tuple[str, ...]
+    text: str
+
+
+def _expand(spec: str) -> tuple[str, ...]:
+    spec = re.sub(r"\s+", "", spec.lower()).replace("and", ",").replace("&", ",")
+    out: list[str] = []
+    for part in spec.split(","):
+        m = re.fullmatch(rf"([a-z])[{_DASH}]([a-z])", part)
+        if m:
+            a, b = m.groups()
+            if a <= b:
+                out.extend(string.ascii_lowercase[ord(a) - 97 : ord(b) - 96])
+        elif len(part) == 1:
+            out.append(part)
+    return tuple(out)
+
+
+def parse(caption: str) -> tuple[str, list[Segment]]:
+    """Return (preamble, segments) for a caption; segments empty when it has
+    no usable markers."""
+    found = []
+    for rx in _MARKERS:
+        for m in rx.finditer(caption):
+            letters = _expand(m.group("l"))
+            if letters:
+                found.append((m.start(), m.end(), letters))
+    found.sort()
+    accepted = []
+    expected = "a"
+    last_end = -1
+    for start, end, letters in found:
+        if start < last_end:
+            continue
+        if letters[0] == expected and list(letters) == sorted(set(letters)):
+            accepted.append((start, end, letters))
+            expected = chr(ord(letters[-1]) + 1)
+            last_end = end
+    if not accepted:
+        return caption.strip(), []
+    preamble = caption[: accepted[0][0]].strip()
+    segments = []
+    for i, (start, end, letters) in enumerate(accepted):
+        stop = accepted[i + 1][0] if i + 1 < len(accepted) else len(caption)
+        segments.append(Segment(letters, _clean(caption[end:stop])))
+    return preamble, segments
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("**", "")).strip(" ;,")
+
+
+def strip_markup(caption: str) -> str:
+    return re.sub(r"\s+", " ", caption.replace("**", "")).strip()
+
+
+def marker_count(caption: str) -> int:
+    """How many panels the caption's markers name (0 when it has none)."""
+    _, segments = parse(caption)
+    return len({l for s in segments for l in s.letters})
+
+
+def assign(caption: str, n_panels: int) -> list[tuple[str | None, str]]:
+    """(panel_letter, sub_caption) per panel in reading order. When the
+    markers do not match the panel count, every panel keeps the whole
+    caption and no letter (SPEC §3)."""
+    plain = strip_markup(caption)
+    _, segments = parse(caption)
+    letters = sorted({l for s in segments for l in s.letters})
+    if not segments or len(letters) != n_panels or letters != list(string.ascii_lowercase[:n_panels]):
+        return [(None, plain)] * n_panels
+    out = []
+    for letter in letters:
+        text = " ".join(s.text for s in segments if letter in s.letters)
+        out.append((letter, text))
+    return out

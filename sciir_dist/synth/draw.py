@@ -1,0 +1,150 @@
+"""Figure drawing for the synthetic corpus, with real plotting code
+(matplotlib, Agg): schematic panels (entities, arrows, process flows, labels,
+panel letters), data charts with axes, photo-like textures, and text-only
+images. One matplotlib figure per image; each panel is an axes placed at its
+cell in pixel coordinates.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Ellipse, FancyArrowPatch, FancyBboxPatch, Rectangle, RegularPolygon
+from PIL import Image
+
+Box = tuple[int, int, int, int]
+
+ENTITY_WORDS = [
+    "Receptor", "Kinase", "Nucleus", "Membrane", "Enzyme", "Ligand", "Photon", "Electron", "Anode", "Cathode",
+    "Magma", "Aquifer", "Mantle", "Crust", "Vesicle", "Ribosome", "Catalyst", "Substrate", "Neuron", "Synapse",
+    "Glacier", "Ocean", "Plasma", "Ion", "Proton", "Gene", "Protein", "Cell wall", "Reactor", "Turbine",
+]
+PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    cell: Box  # x0, y0, x1, y1 in figure pixels
+    kind: str  # schematic | chart | photo | text
+    letter: str | None
+    style: str  # open | framed | tinted
+
+
+def render(width: int, height: int, panels: list[PanelSpec], rng: np.random.Generator,
+           separators: list[Box] = ()) -> tuple[Image.Image, list[Box]]:
+    """Draw a figure; returns the image and each panel's true box (the ink
+    extent inside its cell, which is what a panel detector should find)."""
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100, facecolor="white")
+    canvas = FigureCanvasAgg(fig)
+    for spec in panels:
+        x0, y0, x1, y1 = spec.cell
+        ax = fig.add_axes((x0 / width, 1 - y1 / height, (x1 - x0) / width, (y1 - y0) / height))
+        ax.set_axis_off()
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        {"schematic": _schematic, "chart": _chart, "photo": _photo, "text": _text}[spec.kind](ax, spec, rng)
+        if spec.letter:
+            ax.text(0.01, 0.99, spec.letter, transform=ax.transAxes, ha="left", va="top",
+                    fontsize=15, fontweight="bold", color="black")
+    for (sx0, sy0, sx1, sy1) in separators:
+        ax = fig.add_axes((sx0 / width, 1 - sy1 / height, (sx1 - sx0) / width, (sy1 - sy0) / height))
+        ax.set_axis_off()
+        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, color="#333333", lw=0))
+    canvas.draw()
+    img = Image.fromarray(np.asarray(canvas.buffer_rgba())[:, :, :3].copy())
+    arr = np.asarray(img).astype(np.int16)
+    truth = []
+    for spec in panels:
+        x0, y0, x1, y1 = spec.cell
+        ink = (np.abs(arr[y0:y1, x0:x1] - 255).max(axis=2) > 10)
+        ys, xs = np.nonzero(ink)
+        truth.append((x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1)
+                     if len(xs) else spec.cell)
+    return img, truth
+
+
+def _labels(rng: np.random.Generator, n: int) -> list[str]:
+    return [str(w) for w in rng.choice(ENTITY_WORDS, size=n, replace=False)]
+
+
+def _schematic(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
+    if spec.style == "framed":
+        ax.add_patch(Rectangle((0.005, 0.005), 0.99, 0.99, fill=False, lw=1.5, ec="#444444"))
+    elif spec.style == "tinted":
+        ax.add_patch(FancyBboxPatch((0.02, 0.02), 0.96, 0.96, boxstyle="round,pad=0,rounding_size=0.04",
+                                    fc="#dde8f5", ec="none"))
+    cols = int(rng.integers(2, 4))
+    rows = int(rng.integers(1, 3))
+    names = _labels(rng, cols * rows)
+    xs = np.linspace(0.2, 0.8, cols)
+    ys = np.linspace(0.62, 0.28, rows) if rows > 1 else np.array([0.45])
+    centers = []
+    k = 0
+    for r in range(rows):
+        order = range(cols) if r % 2 == 0 else reversed(range(cols))  # snake: a process flow
+        for c in order:
+            centers.append((xs[c], ys[r], names[k]))
+            k += 1
+    for i, (x, y, name) in enumerate(centers):
+        color = PALETTE[int(rng.integers(len(PALETTE)))]
+        shape = int(rng.integers(4))
+        if shape == 0:
+            ax.add_patch(Circle((x, y), 0.09, fc=color, ec="black", lw=1.2, alpha=0.9))
+        elif shape == 1:
+            ax.add_patch(FancyBboxPatch((x - 0.11, y - 0.07), 0.22, 0.14, boxstyle="round,pad=0.01", fc=color, ec="black", lw=1.2))
+        elif shape == 2:
+            ax.add_patch(Ellipse((x, y), 0.24, 0.13, fc=color, ec="black", lw=1.2))
+        else:
+            ax.add_patch(RegularPolygon((x, y), 6, radius=0.09, fc=color, ec="black", lw=1.2))
+        ax.text(x, y - 0.13, name, ha="center", va="top", fontsize=8)
+        if i:
+            px, py, _ = centers[i - 1]
+            ax.add_patch(FancyArrowPatch((px, py), (x, y), arrowstyle="-|>", mutation_scale=14, lw=1.6,
+                                         color="#222222", shrinkA=22, shrinkB=22))
+    ax.text(0.5, 0.93, str(rng.choice(["Signal transduction", "Heat transfer", "Rock cycle", "Charge transport",
+                                        "Gene regulation", "Energy flow", "Phase transition", "Nutrient cycle"])),
+            ha="center", va="top", fontsize=10, style="italic")
+
+
+def _chart(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
+    ax.set_axis_on()
+    ax.set_position(ax.get_position().shrunk(0.8, 0.8).translated(0.03 * ax.get_position().width, 0.05 * ax.get_position().height))
+    x = np.linspace(0, 10, 40)
+    if rng.random() < 0.5:
+        for _ in range(int(rng.integers(1, 4))):
+            ax.plot(x, np.cumsum(rng.normal(size=x.size)), lw=1.5)
+    else:
+        ax.bar(range(6), rng.uniform(1, 10, 6), color=PALETTE[:6])
+    ax.set_xlim(auto=True)
+    ax.set_ylim(auto=True)
+    ax.relim()
+    ax.autoscale()
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Signal (a.u.)")
+
+
+def _photo(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
+    h, w = 96, 96
+    base = rng.uniform(0, 1, (h // 8, w // 8, 3))
+    img = np.kron(base, np.ones((8, 8, 1)))
+    img = np.clip(img * 0.6 + rng.normal(0, 0.12, (h, w, 3)) + 0.2, 0, 1)
+    ax.imshow(img, extent=(0, 1, 0, 1), interpolation="bicubic", aspect="auto")
+
+
+def _text(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
+    lines = [" ".join(_labels(rng, 4)) for _ in range(8)]
+    for i, line in enumerate(lines):
+        ax.text(0.05, 0.92 - i * 0.11, line, fontsize=11, ha="left", va="top", family="monospace")
+
+
+def to_bytes(img: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        img.convert("RGB").save(buf, format="JPEG", quality=92)
+    else:
+        img.save(buf, format=fmt)
+    return buf.getvalue()

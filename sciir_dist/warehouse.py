@@ -1,0 +1,233 @@
+"""The warehouse: Lance tables under one root URI, and their distributed commit.
+
+Workers (Spark tasks, Ray actors, or the local engine) call
+:func:`write_fragments`, which writes data files but commits nothing and
+returns JSON fragment metadata. The driver then calls
+:meth:`Warehouse.commit_upsert` once per table per run: rows whose key is
+being rewritten get deletion vectors and the new fragments are added, in a
+single Lance transaction. A killed run therefore leaves at most orphan data
+files, never half a table, and re-running replaces rows instead of adding
+duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.tables import TABLES, blob_columns, conform, key_of, schema_of
+
+log = logging.getLogger(__name__)
+
+# Lance prints a WARN line for every fragment written to a table that does not
+# exist yet; that is the normal first run here, not something to warn about.
+os.environ.setdefault("LANCE_LOG", "error")
+
+COMMIT_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A warehouse root (local directory or object-store URI). Picklable, so
+    engines ship it to workers as-is."""
+
+    root: str
+    storage_options: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        root = self.root.rstrip("/")
+        if "://" not in root:
+            root = os.path.abspath(os.path.expanduser(root))
+        object.__setattr__(self, "root", root)
+
+    # -- locations -------------------------------------------------------
+    def uri(self, table: str) -> str:
+        return f"{self.root}/{table}.lance"
+
+    def fs(self):
+        """fsspec filesystem for non-Lance files (reports, exports, locks)."""
+        import fsspec
+
+        fs, _ = fsspec.core.url_to_fs(self.root, **self.storage_options)
+        return fs
+
+    # -- reading ---------------------------------------------------------
+    def exists(self, table: str) -> bool:
+        try:
+            self.open(table)
+            return True
+        except (FileNotFoundError, ValueError, OSError):
+            return False
+
+    def open(self, table: str, version: int | None = None):
+        import lance
+
+        return lance.dataset(self.uri(table), version=version, storage_options=self.storage_options or None)
+
+    def version(self, table: str) -> int | None:
+        return self.open(table).version if self.exists(table) else None
+
+    def versions(self, tables: Iterable[str]) -> dict[str, int | None]:
+        return {t: self.version(t) for t in tables}
+
+    def count(self, table: str, where: str | None = None) -> int:
+        if not self.exists(table):
+            return 0
+        return self.open(table).count_rows(filter=where)
+
+    def read(self, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
+        """Scan a table without blob columns unless they are asked for."""
+        schema = schema_of(table) if table in TABLES else None
+        if not self.exists(table):
+            return (schema or pa.schema([])).empty_table().select(columns or (schema.names if schema else []))
+        ds = self.open(table)
+        if columns is None:
+            blobs = set(blob_columns(ds.schema)) | set(blob_columns(schema) if schema else [])
+            columns = [n for n in ds.schema.names if n not in blobs]
+        return ds.to_table(columns=columns, filter=where)
+
+    def read_blob(self, table: str, column: str, where: str) -> list[bytes]:
+        ds = self.open(table)
+        ids = ds.to_table(columns=[], filter=where, with_row_id=True).column("_rowid").to_pylist()
+        if not ids:
+            return []
+        return [b.read() for b in ds.take_blobs(column, ids=ids)]
+
+    # -- writing ---------------------------------------------------------
+    def ensure(self, table: str):
+        """Open ``table``, creating it empty if missing. Creation uses Lance's
+        ``create`` mode, which fails rather than overwrites when a concurrent
+        job created it first; then we simply open theirs."""
+        import lance
+
+        try:
+            return self.open(table)
+        except (FileNotFoundError, ValueError, OSError):
+            pass
+        try:
+            return lance.write_dataset(
+                schema_of(table).empty_table(), self.uri(table), mode="create",
+                storage_options=self.storage_options or None,
+            )
+        except (OSError, ValueError) as exc:
+            if self.exists(table):
+                return self.open(table)
+            raise exc
+
+    def commit_upsert(
+        self,
+        table: str,
+        fragments: list[str],
+        *,
+        replace_keys: dict[str, list[str]] | None = None,
+    ) -> int | None:
+        """Commit worker-written fragments in one transaction.
+
+        ``replace_keys`` maps a column to values whose existing rows are
+        superseded by this commit (by default the table key of the new rows
+        is not known here, so callers pass it). Conflicting concurrent commits
+        are retried on the new version with deletions re-planned, so a
+        concurrent append is never lost.
+        """
+        import lance
+        from lance.fragment import FragmentMetadata
+
+        frags = [FragmentMetadata.from_json(f) for f in fragments]
+        replace_keys = {c: sorted(set(v)) for c, v in (replace_keys or {}).items() if v}
+        if not frags and not replace_keys:
+            return self.version(table)
+        uri = self.uri(table)
+        so = self.storage_options or None
+        for attempt in range(COMMIT_RETRIES):
+            try:
+                ds = self.ensure(table)
+                updated, removed = _plan_deletions(ds, replace_keys)
+                if not updated and not removed:
+                    if not frags:
+                        return ds.version
+                    op = lance.LanceOperation.Append(frags)
+                else:
+                    op = lance.LanceOperation.Update(
+                        removed_fragment_ids=removed, updated_fragments=updated, new_fragments=frags
+                    )
+                return lance.LanceDataset.commit(uri, op, read_version=ds.version, storage_options=so).version
+            except Exception as exc:  # noqa: BLE001 - lance raises several types for conflicts
+                if not _is_conflict(exc) or attempt == COMMIT_RETRIES - 1:
+                    raise
+                delay = min(5.0, 0.1 * 2**attempt) * (0.5 + random.random())
+                log.warning("commit conflict on %s (attempt %d), re-planning: %s", table, attempt + 1, exc)
+                time.sleep(delay)
+        raise RuntimeError("unreachable")
+
+    def upsert(self, table: str, data: pa.Table) -> int | None:
+        """Driver-side upsert of a small table (runs rows, tests)."""
+        frags = write_fragments(self, table, data)
+        return self.commit_upsert(table, frags, replace_keys={key_of(table): data.column(key_of(table)).to_pylist()})
+
+
+def write_fragments(wh: Warehouse, table: str, data: pa.Table | Iterable[pa.RecordBatch]) -> list[str]:
+    """Write data files for ``table`` without committing; returns fragment
+    metadata as JSON strings (safe to send through Spark/Ray to the driver)."""
+    from lance.fragment import write_fragments as lance_write
+
+    schema = schema_of(table)
+    if isinstance(data, pa.Table):
+        data = conform(data, schema)
+        if data.num_rows == 0:
+            return []
+        reader = data
+    else:
+        batches = (conform(pa.Table.from_batches([b]), schema).to_batches() for b in data)
+        reader = pa.RecordBatchReader.from_batches(schema, (b for bs in batches for b in bs))
+    frags = lance_write(
+        reader,
+        wh.uri(table),
+        schema=schema,
+        max_rows_per_file=64 * 1024,
+        storage_options=wh.storage_options or None,
+    )
+    return [json.dumps(f.to_json()) for f in frags]
+
+
+def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
+    """Deletion vectors for rows matching ``replace_keys``; touches only the
+    fragments that actually hold such rows (found by scanning key columns)."""
+    updated, removed = [], []
+    if not replace_keys:
+        return updated, removed
+    cols = list(replace_keys)
+    value_sets = {c: pa.array(v, pa.string()) for c, v in replace_keys.items()}
+    for frag in ds.get_fragments():
+        keys = frag.to_table(columns=cols)
+        hit = None
+        for c in cols:
+            m = pc.is_in(keys.column(c), value_set=value_sets[c])
+            hit = m if hit is None else pc.or_(hit, m)
+        if hit is None or not pc.any(hit).as_py():
+            continue
+        hits = {c: sorted(set(keys.column(c).filter(pc.is_in(keys.column(c), value_set=value_sets[c])).to_pylist())) for c in cols}
+        predicate = " OR ".join(f"{c} IN ({_sql_list(v)})" for c, v in hits.items() if v)
+        meta = frag.delete(predicate)
+        if meta is None:
+            removed.append(frag.fragment_id)
+        else:
+            updated.append(meta)
+    return updated, removed
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def _is_conflict(exc: Exception) -> bool:
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return "conflict" in name.lower() or "conflict" in text or "retryable" in text or "concurrent" in text

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from sciir_dist.ingest.model import article_id_for, figure_id_for, panel_id_for
+from sciir_dist.ingest.split import geometric_reason
 from sciir_dist.synth.draw import PanelSpec, render, to_bytes
 
 SUBJECTS = [
@@ -239,7 +240,10 @@ def generate(out: str | os.PathLike, articles: int = 12, seed: int = 0) -> dict:
                     href = href_stem
             if entry["expected"] != "missing_file":
                 files[f"{href_stem}{ext}"] = data
-            entry["panels"] = [{"bbox": list(map(int, b)), "letter": l, "sub_caption": s}
+            W, H = img.size
+            entry["panels"] = [{"bbox": list(map(int, b)), "letter": l, "sub_caption": s,
+                                # the paper's geometric rules, applied to the true box
+                                "expected_reject": geometric_reason(b, W, H, single=len(truth) == 1)}
                                for b, l, s in zip(truth, letters, expected_sub)]
             if spdx != "CC-BY-4.0":
                 entry["expected"] = f"license:{spdx or 'unknown'}"
@@ -250,6 +254,9 @@ def generate(out: str | os.PathLike, articles: int = 12, seed: int = 0) -> dict:
             manifest["figures"].append(entry)
             if entry["expected"] != "ingest" and not entry["expected"].startswith("license:"):
                 manifest["expected_rejects"].append({"item": fid, "reason": entry["expected"]})
+            if entry["expected"] == "ingest":
+                manifest["expected_rejects"].extend({"item": panel_id_for(fid, i), "reason": p["expected_reject"]}
+                                                    for i, p in enumerate(entry["panels"]) if p["expected_reject"])
             figs_xml.append(
                 f'<fig id="{fig_id}"><label>Figure {f + 1}</label><caption><title>{_esc(title)}.</title>'
                 f"<p>{xml}</p></caption>{credit}<graphic xlink:href=\"{href}\"/></fig>"

@@ -62,6 +62,8 @@ def letter_agreement(manifest: dict, panels: list[dict]) -> tuple[int, int]:
         if fig["expected"] != "ingest":
             continue
         for i, truth in enumerate(fig["panels"]):
+            if truth.get("expected_reject"):
+                continue
             total += 1
             got = by_id.get(f"{fig['figure_id']}.p{i}")
             if got and got["panel_letter"] == truth["letter"] and (

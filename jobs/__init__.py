@@ -1,0 +1,1 @@
+"""Thin job entry points, runnable as-is by spark-submit / ray job submit."""

@@ -1,0 +1,268 @@
+"""`sciir` command line.
+
+Settings come from flags, then ``SCIIR_*`` environment variables, then the
+TOML file given with ``--config`` (a table per command, e.g. ``[ingest]``),
+then defaults. Secrets are read from the environment only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sciir_dist.warehouse import Warehouse
+
+app = typer.Typer(
+    name="sciir",
+    help="sciir-dist: scientific-figure data on Spark, Ray and Lance (ingest, curate, benchmark).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+
+DataOpt = Annotated[str, typer.Option("--data", envvar="SCIIR_DATA", help="Warehouse root (directory or s3:// gs:// az:// URI).")]
+StorageOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--storage-option", envvar="SCIIR_STORAGE_OPTIONS", help="KEY=VALUE passed to Lance/fsspec for object stores (repeatable)."),
+]
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class EngineName(str, Enum):
+    spark = "spark"
+    local = "local"
+
+
+class SourceFormat(str, Enum):
+    auto = "auto"
+    jats = "jats"
+    sciir_json = "sciir-json"
+    images = "images"
+
+
+def _storage(options: list[str] | None) -> dict[str, str]:
+    parsed = {}
+    for item in options or []:
+        for part in item.split(","):
+            if part.strip():
+                k, sep, v = part.partition("=")
+                if not sep:
+                    raise typer.BadParameter(f"--storage-option expects KEY=VALUE, got {part!r}")
+                parsed[k.strip()] = v.strip()
+    return parsed
+
+
+def _warehouse(data: str, storage: list[str] | None = None) -> Warehouse:
+    return Warehouse(data, _storage(storage))
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Optional[Path], typer.Option("--config", envvar="SCIIR_CONFIG", help="TOML file with defaults, one [table] per command.")] = None,
+) -> None:
+    if config:
+        try:
+            ctx.default_map = {k.replace("-", "_"): v for k, v in tomllib.loads(config.read_text()).items()}
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise typer.BadParameter(f"cannot read config {config}: {exc}") from None
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write packages and manifest.json into.")],
+    articles: Annotated[int, typer.Option(help="Number of articles.")] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same corpus).")] = 0,
+) -> None:
+    """Write a synthetic corpus of JATS packages with a ground-truth manifest."""
+    from sciir_dist.synth.corpus import generate
+
+    m = generate(out_dir, articles=articles, seed=seed)
+    out.print(
+        f"wrote {len(m['articles'])} articles, {len(m['figures'])} figures "
+        f"({sum(len(f['panels']) for f in m['figures'])} true panels) to {out_dir}; manifest: {out_dir / 'manifest.json'}"
+    )
+
+
+@app.command()
+def ingest(
+    data: DataOpt,
+    inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input URI (directory, archive or JSON file); repeatable.")],
+    fmt: Annotated[SourceFormat, typer.Option("--format", help="Input format; auto detects JATS packages and SciIR JSON.")] = SourceFormat.auto,
+    engine: Annotated[EngineName, typer.Option(envvar="SCIIR_ENGINE", help="spark (default) or local (in-process).")] = EngineName.spark,
+    master: Annotated[Optional[str], typer.Option(envvar="SCIIR_SPARK_MASTER", help="Spark master URL (default local[*], or spark-submit's).")] = None,
+    license_: Annotated[Optional[str], typer.Option("--license", help="SPDX license of image-folder inputs.")] = None,
+    allow_license: Annotated[Optional[list[str]], typer.Option(help="Allowed SPDX ids (repeatable); default CC-BY-4.0.")] = None,
+    splitter: Annotated[str, typer.Option(help="Panel splitter: xycut (model-free) or layout (rapid-layout model).")] = "xycut",
+    max_pixels: Annotated[int, typer.Option(help="Decompression-bomb cap in pixels.")] = 100_000_000,
+    storage_option: StorageOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Parse publication packages into the Lance warehouse (articles, figures, panels, rejects)."""
+    from sciir_dist.engines.base import make_engine
+    from sciir_dist.ingest.license import DEFAULT_ALLOW
+    from sciir_dist.ingest.pipeline import IngestOptions
+    from sciir_dist.ingest.run import run_ingest
+
+    wh = _warehouse(data, storage_option)
+    opts = IngestOptions(
+        allow_licenses=tuple(allow_license or DEFAULT_ALLOW),
+        folder_license=license_,
+        max_pixels=max_pixels,
+        splitter=splitter,
+        storage_options=wh.storage_options,
+    )
+    eng = make_engine(engine.value, master=master, progress=progress)
+    params = {"engine": engine.value, "master": master, "splitter": splitter, "allow_license": list(opts.allow_licenses),
+              "max_pixels": max_pixels, "storage_options": wh.storage_options}
+    summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params)
+    if json_out:
+        print(json.dumps(summary.as_dict()))
+    else:
+        summary.render(out)
+
+
+@app.command("query")
+def query_cmd(
+    data: DataOpt,
+    table: Annotated[str, typer.Argument(help="Table name, e.g. panels.")],
+    where: Annotated[Optional[str], typer.Option(help="SQL filter, e.g. \"panel_letter = 'a'\".")] = None,
+    columns: Annotated[Optional[str], typer.Option(help="Comma-separated columns (default: all but image bytes).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Maximum rows.")] = 20,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table, json (lines) or csv.")] = Fmt.table,
+    storage_option: StorageOpt = None,
+) -> None:
+    """Show rows of a warehouse table."""
+    from sciir_dist.query import query
+
+    cols = [c.strip() for c in columns.split(",")] if columns else None
+    try:
+        result = query(_warehouse(data, storage_option), table, where=where, columns=cols, limit=limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _print(result, fmt)
+
+
+@app.command("sql")
+def sql_cmd(
+    data: DataOpt,
+    statement: Annotated[str, typer.Argument(help="A SELECT over the warehouse tables (DuckDB SQL).")],
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    storage_option: StorageOpt = None,
+) -> None:
+    """Run DuckDB SQL over the warehouse tables."""
+    from sciir_dist.query import sql
+
+    _print(sql(_warehouse(data, storage_option), statement), fmt)
+
+
+@app.command()
+def stats(data: DataOpt, json_out: Annotated[bool, typer.Option("--json")] = False, storage_option: StorageOpt = None) -> None:
+    """Row counts per table and rejects by reason."""
+    from sciir_dist.query import stats as get_stats
+
+    s = get_stats(_warehouse(data, storage_option))
+    if json_out:
+        print(json.dumps(s))
+        return
+    t = Table(title=f"warehouse {s['root']}")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    t.add_column("version", justify="right")
+    for name, info in s["tables"].items():
+        t.add_row(name, str(info["rows"]), str(info["version"]))
+    out.print(t)
+    if s["rejects_by_reason"]:
+        r = Table(title="rejects by stage:reason")
+        r.add_column("reason")
+        r.add_column("rows", justify="right")
+        for k, v in s["rejects_by_reason"].items():
+            r.add_row(k, str(v))
+        out.print(r)
+
+
+@app.command()
+def show(
+    data: DataOpt,
+    panel_id: Annotated[str, typer.Argument(help="panel_id to export.")],
+    out_file: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    storage_option: StorageOpt = None,
+) -> None:
+    """Write a standardized panel image to a PNG file."""
+    from sciir_dist.query import panel_png
+
+    try:
+        out_file.write_bytes(panel_png(_warehouse(data, storage_option), panel_id))
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    out.print(f"wrote {out_file}")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option("--dir", help="Where the demo corpus and warehouse go.")] = Path("demo"),
+    articles: Annotated[int, typer.Option(help="Synthetic articles to generate.")] = 12,
+    engine: Annotated[EngineName, typer.Option()] = EngineName.spark,
+) -> None:
+    """Synthesize a small corpus, ingest it with Spark, print stats and an example query."""
+    from sciir_dist.engines.base import make_engine
+    from sciir_dist.ingest.run import run_ingest
+    from sciir_dist.query import query, stats as get_stats
+    from sciir_dist.synth.corpus import generate
+
+    corpus, data = workdir / "corpus", workdir / "warehouse"
+    out.rule("1. synth")
+    m = generate(corpus, articles=articles, seed=0)
+    out.print(f"{len(m['articles'])} articles, {len(m['figures'])} figures in {corpus}")
+    out.rule("2. ingest (Spark)")
+    wh = Warehouse(str(data))
+    run_ingest([str(corpus)], wh, make_engine(engine.value), params={"demo": True}).render(out)
+    out.rule("3. stats")
+    s = get_stats(wh)
+    for name, info in s["tables"].items():
+        out.print(f"  {name:10s} {info['rows']:6d} rows (version {info['version']})")
+    for reason, n in s["rejects_by_reason"].items():
+        out.print(f"  rejected {reason}: {n}")
+    out.rule("4. query: panels with a letter")
+    _print(query(wh, "panels", where="panel_letter IS NOT NULL", columns=["panel_id", "panel_letter", "bbox", "sub_caption"], limit=8), Fmt.table)
+    out.print(f"\nwarehouse: {data}\ntry: sciir query panels --data {data} --where \"panel_letter = 'a'\"")
+
+
+def _print(table, fmt: Fmt) -> None:
+    from sciir_dist.query import to_text
+
+    if fmt != Fmt.table:
+        sys.stdout.write(to_text(table, fmt.value) + "\n")
+        return
+    t = Table(show_lines=False)
+    for name in table.column_names:
+        t.add_column(name, overflow="fold")
+    for row in table.to_pylist():
+        t.add_row(*(_cell(row[c]) for c in table.column_names))
+    out.print(t)
+    out.print(f"{table.num_rows} row(s)")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return "∅"
+    s = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v)
+    return s if len(s) <= 200 else s[:197] + "..."
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,106 @@
+"""Reading the warehouse: table queries (Lance filter pushdown), SQL over
+all tables (DuckDB), stats, and panel images."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from schemas.tables import TABLES, blob_columns
+from sciir_dist.warehouse import Warehouse
+
+
+def table_names(wh: Warehouse) -> list[str]:
+    known = [t for t in TABLES if wh.exists(t)]
+    extra = []
+    try:
+        fs = wh.fs()
+        root = wh.root.split("://", 1)[-1]
+        for p in fs.ls(root, detail=False):
+            name = p.rstrip("/").rsplit("/", 1)[-1]
+            if name.endswith(".lance") and name[:-6] not in TABLES:
+                extra.append(name[:-6])
+    except (FileNotFoundError, OSError):
+        pass
+    return known + sorted(extra)
+
+
+def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str] | None = None,
+          limit: int | None = None) -> pa.Table:
+    if not wh.exists(table):
+        raise ValueError(f"no table {table!r} in {wh.root} (have: {', '.join(table_names(wh)) or 'none'})")
+    ds = wh.open(table)
+    blobs = set(blob_columns(ds.schema)) | {f.name for f in ds.schema if "blob" in str(f.type)}
+    if columns:
+        unknown = [c for c in columns if c not in ds.schema.names]
+        if unknown:
+            raise ValueError(f"unknown column(s) {unknown} in {table}; columns: {ds.schema.names}")
+        asked_blobs = [c for c in columns if c in blobs]
+        if asked_blobs:
+            raise ValueError(f"{asked_blobs} hold image bytes; use `sciir show` to export an image")
+    else:
+        columns = [n for n in ds.schema.names if n not in blobs]
+    return ds.to_table(columns=columns, filter=where, limit=limit)
+
+
+def sql(wh: Warehouse, statement: str) -> pa.Table:
+    """DuckDB over the warehouse tables (image bytes are left out)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        referenced = set(con.get_table_names(statement))
+    except duckdb.Error:
+        referenced = set(table_names(wh))
+    for name in table_names(wh):
+        if name in referenced:
+            con.register(name, query(wh, name))
+    return con.sql(statement).to_arrow_table()
+
+
+def stats(wh: Warehouse) -> dict:
+    out: dict = {"root": wh.root, "tables": {}, "rejects_by_reason": {}}
+    for name in table_names(wh):
+        ds = wh.open(name)
+        out["tables"][name] = {"rows": ds.count_rows(), "version": ds.version}
+    if wh.exists("rejects"):
+        import pyarrow.compute as pc
+
+        reasons = wh.read("rejects", ["stage", "reason"])
+        if reasons.num_rows:
+            counts = pc.value_counts(pc.binary_join_element_wise(reasons["stage"], reasons["reason"], ":"))
+            out["rejects_by_reason"] = dict(
+                sorted(((v["values"].as_py(), v["counts"].as_py()) for v in counts), key=lambda kv: -kv[1])
+            )
+    return out
+
+
+def panel_png(wh: Warehouse, panel_id: str) -> bytes:
+    safe = panel_id.replace("'", "''")
+    blobs = wh.read_blob("panels", "image", f"panel_id = '{safe}'")
+    if not blobs:
+        raise KeyError(f"no panel {panel_id!r}")
+    return blobs[0]
+
+
+def to_text(table: pa.Table, fmt: str) -> str:
+    """Render for the CLI: json (one object per line), csv, or a rich table."""
+    if fmt == "json":
+        return "\n".join(json.dumps(r, default=str, ensure_ascii=False) for r in table.to_pylist())
+    if fmt == "csv":
+        import io
+
+        import pyarrow.csv as pacsv
+
+        flat = pa.table({n: _flat(c) for n, c in zip(table.column_names, table.columns)})
+        buf = io.BytesIO()
+        pacsv.write_csv(flat, buf)
+        return buf.getvalue().decode()
+    raise ValueError(fmt)
+
+
+def _flat(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    if pa.types.is_list(col.type) or pa.types.is_struct(col.type) or pa.types.is_large_list(col.type):
+        return pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()], pa.string())
+    return col

@@ -1,0 +1,74 @@
+"""Shared fixtures: one local SparkSession per test session, synthetic
+corpora, and ingested warehouses. Real engines, Lance on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LANCE_LOG", "error")
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from sciir_dist.engines.spark import get_session
+
+    session = get_session("local[2]", app="sciir-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_engine(spark):
+    from sciir_dist.engines.spark import SparkEngine
+
+    return SparkEngine(progress=False)
+
+
+@pytest.fixture(scope="session")
+def local_engine():
+    from sciir_dist.engines.local import LocalEngine
+
+    return LocalEngine(progress=False)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """A synthetic corpus (seed 3); tests must not modify it."""
+    from sciir_dist.synth.corpus import generate
+
+    root = tmp_path_factory.mktemp("corpus")
+    generate(root, articles=24, seed=3)
+    return root
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus) -> dict:
+    import json
+
+    return json.loads((corpus / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory, corpus, spark_engine):
+    """The corpus ingested once with Spark (read-only for tests)."""
+    from sciir_dist.ingest.run import run_ingest
+    from sciir_dist.warehouse import Warehouse
+
+    wh = Warehouse(str(tmp_path_factory.mktemp("wh-spark")))
+    summary = run_ingest([str(corpus)], wh, spark_engine)
+    return wh, summary
+
+
+@pytest.fixture
+def copy_corpus(tmp_path, corpus):
+    """A private, modifiable copy of the corpus."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(corpus, dst)
+    return dst

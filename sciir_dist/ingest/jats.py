@@ -40,7 +40,9 @@ def parse_xml(data: bytes) -> ET.Element:
     try:
         return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except defusedxml.EntitiesForbidden as exc:
-        raise Reject("xml_unsafe:entities", f"entity declarations are refused ({exc})") from None
+        if exc.sysid or exc.pubid:
+            raise Reject("xml_unsafe:external_entity", f"external entity {exc.name!r} -> {exc.sysid or exc.pubid} refused") from None
+        raise Reject("xml_unsafe:entities", f"entity declarations are refused (entity {exc.name!r})") from None
     except (defusedxml.ExternalReferenceForbidden, defusedxml.DTDForbidden) as exc:
         raise Reject("xml_unsafe:external", f"external references are refused ({exc})") from None
     except ET.ParseError as exc:

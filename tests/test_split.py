@@ -99,3 +99,13 @@ def test_no_letters_and_no_caption_markers_keeps_one_panel():
     arr = np.asarray(img)
     assert XYCutSplitter()(arr, expected=0) == [(0, 0, 700, 500)]
     assert len(XYCutSplitter()(arr, expected=2)) == 2  # the caption names two panels: gutter counts
+
+
+def test_layout_detector_backend_runs_offline():
+    from sciir_dist.ingest.split import make_splitter
+
+    rgb = _panels_with_separator_lines()
+    boxes = make_splitter("layout")(rgb)
+    assert boxes and all(0 <= b[0] < b[2] <= rgb.shape[1] and 0 <= b[1] < b[3] <= rgb.shape[0] for b in boxes)
+    with pytest.raises(ValueError):
+        make_splitter("nope")

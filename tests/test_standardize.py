@@ -135,3 +135,17 @@ def test_edges_sampled_depend_on_which_side_fills():
     assert standardize(Image.fromarray(a)).fill == (10, 200, 10)
     tall = np.ascontiguousarray(np.transpose(a, (1, 0, 2)))  # height fills: left+right columns decide
     assert standardize(Image.fromarray(tall)).fill == (10, 200, 10)
+
+
+@pytest.mark.parametrize("shape", [(1024, 1024), (7, 3), (1, 1)])
+def test_png_writer_round_trips(shape):
+    from sciir_dist.ingest.png import encode_rgb
+
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    arr[: shape[0] // 2] = (12, 200, 40)  # flat rows, as panels have
+    img = Image.open(io.BytesIO(encode_rgb(arr)))
+    assert img.format == "PNG" and img.mode == "RGB"
+    assert np.array_equal(np.asarray(img), arr)
+    with pytest.raises(ValueError):
+        encode_rgb(arr.astype(np.uint16))

@@ -8,19 +8,21 @@ most common edge colour when it is >= 55 % of the sampled edge pixels, else
 the per-channel integer mean. Transparent pixels are composited over the
 fill colour. Output: PNG bytes.
 
-Speed: the resize uses Pillow's ``reducing_gap`` (a box pre-reduction for
-large downscales, then true Lanczos) and PNG is written with a fast zlib
-level; benches/standardize.py measures both against the plain rule and
-reports PSNR.
+Speed: downscaling uses Pillow's ``reducing_gap`` (a box pre-reduction for
+large downscales, then true Lanczos), enlarging uses OpenCV's Lanczos, and
+the PNG is written by ``ingest.png`` (fixed filter, zlib level 1);
+benches/standardize.py measures all of it against the plain rule and reports
+PSNR.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from sciir_dist.ingest.png import encode_rgb
 
 SIZE = 1024
 DOMINANCE = 0.55
@@ -32,6 +34,8 @@ class StandardizeOptions:
     #: Pillow reducing_gap; None = plain Lanczos over the full image.
     reducing_gap: float | None = 3.0
     png_compress_level: int = 1
+    #: enlarge with OpenCV's Lanczos kernel instead of Pillow's
+    fast_upscale: bool = True
 
 
 def target_size(w: int, h: int, size: int = SIZE) -> tuple[int, int]:
@@ -89,10 +93,18 @@ def standardize(img: Image.Image, opts: StandardizeOptions = StandardizeOptions(
         base = Image.new("RGB", img.size, fill)
         base.paste(img, mask=img.getchannel("A"))
         img = base
-    if (new_w, new_h) != (w, h):
+    if new_w > w and opts.fast_upscale:
+        # OpenCV's Lanczos is ~1.6x faster than Pillow's for enlargement (no
+        # antialiasing is needed when enlarging); PSNR vs Pillow is reported by
+        # benches/standardize.py
+        import cv2
+
+        cv2.setNumThreads(1)  # parallelism comes from the engine (one task per core)
+        img = Image.fromarray(cv2.resize(np.asarray(img), (new_w, new_h), interpolation=cv2.INTER_LANCZOS4))
+    elif (new_w, new_h) != (w, h):
         img = img.resize((max(new_w, 1), max(new_h, 1)), Image.Resampling.LANCZOS, reducing_gap=opts.reducing_gap)
-    canvas = Image.new("RGB", (opts.size, opts.size), fill)
-    canvas.paste(img, ((opts.size - new_w) // 2, (opts.size - new_h) // 2))
-    buf = io.BytesIO()
-    canvas.save(buf, format="PNG", compress_level=opts.png_compress_level)
-    return Standardized(buf.getvalue(), fill, (new_w, new_h))
+    canvas = np.empty((opts.size, opts.size, 3), np.uint8)
+    canvas[:] = fill
+    x0, y0 = (opts.size - new_w) // 2, (opts.size - new_h) // 2
+    canvas[y0 : y0 + new_h, x0 : x0 + new_w] = np.asarray(img)
+    return Standardized(encode_rgb(canvas, opts.png_compress_level), fill, (new_w, new_h))

@@ -31,7 +31,11 @@ out = Console()
 DataOpt = Annotated[str, typer.Option("--data", envvar="SCIIR_DATA", help="Warehouse root (directory or s3:// gs:// az:// URI).")]
 StorageOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--storage-option", envvar="SCIIR_STORAGE_OPTIONS", help="KEY=VALUE passed to Lance/fsspec for object stores (repeatable)."),
+    typer.Option("--storage-option", envvar="SCIIR_STORAGE_OPTIONS", help="KEY=VALUE Lance object-store option for the warehouse (repeatable)."),
+]
+InputOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--input-option", envvar="SCIIR_INPUT_OPTIONS", help="KEY=VALUE fsspec option for reading inputs, e.g. endpoint_url=... (repeatable)."),
 ]
 
 
@@ -109,6 +113,7 @@ def ingest(
     splitter: Annotated[str, typer.Option(help="Panel splitter: xycut (model-free) or layout (rapid-layout model).")] = "xycut",
     max_pixels: Annotated[int, typer.Option(help="Decompression-bomb cap in pixels.")] = 100_000_000,
     storage_option: StorageOpt = None,
+    input_option: InputOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
@@ -124,11 +129,11 @@ def ingest(
         folder_license=license_,
         max_pixels=max_pixels,
         splitter=splitter,
-        storage_options=wh.storage_options,
+        storage_options=_storage(input_option),
     )
     eng = make_engine(engine.value, master=master, progress=progress)
     params = {"engine": engine.value, "master": master, "splitter": splitter, "allow_license": list(opts.allow_licenses),
-              "max_pixels": max_pixels, "storage_options": wh.storage_options}
+              "max_pixels": max_pixels, "storage_options": wh.storage_options, "input_options": opts.storage_options}
     summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params)
     if json_out:
         print(json.dumps(summary.as_dict()))

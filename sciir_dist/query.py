@@ -12,18 +12,7 @@ from sciir_dist.warehouse import Warehouse
 
 
 def table_names(wh: Warehouse) -> list[str]:
-    known = [t for t in TABLES if wh.exists(t)]
-    extra = []
-    try:
-        fs = wh.fs()
-        root = wh.root.split("://", 1)[-1]
-        for p in fs.ls(root, detail=False):
-            name = p.rstrip("/").rsplit("/", 1)[-1]
-            if name.endswith(".lance") and name[:-6] not in TABLES:
-                extra.append(name[:-6])
-    except (FileNotFoundError, OSError):
-        pass
-    return known + sorted(extra)
+    return [t for t in TABLES if wh.exists(t)]
 
 
 def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str] | None = None,

@@ -37,7 +37,9 @@ COMMIT_RETRIES = 8
 @dataclass(frozen=True)
 class Warehouse:
     """A warehouse root (local directory or object-store URI). Picklable, so
-    engines ship it to workers as-is."""
+    engines ship it to workers as-is. ``storage_options`` are Lance's object
+    store options (``aws_endpoint``, ``aws_region``, ...); credentials are best
+    left to the environment."""
 
     root: str
     storage_options: dict[str, str] = field(default_factory=dict)
@@ -51,13 +53,6 @@ class Warehouse:
     # -- locations -------------------------------------------------------
     def uri(self, table: str) -> str:
         return f"{self.root}/{table}.lance"
-
-    def fs(self):
-        """fsspec filesystem for non-Lance files (reports, exports, locks)."""
-        import fsspec
-
-        fs, _ = fsspec.core.url_to_fs(self.root, **self.storage_options)
-        return fs
 
     # -- reading ---------------------------------------------------------
     def exists(self, table: str) -> bool:

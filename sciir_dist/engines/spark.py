@@ -41,8 +41,10 @@ def get_session(master: str | None = None, app: str = "sciir-dist"):
     # under spark-submit the JVM gateway already exists and carries --master
     if master or "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = builder.master(master or "local[*]")
+    log_config = os.path.join(os.path.dirname(__file__), "log4j2.properties")
     return (
-        builder.config("spark.ui.enabled", "false")
+        builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
+        .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("SCIIR_SPARK_DRIVER_MEMORY", "4g"))
         .config("spark.python.worker.reuse", "true")

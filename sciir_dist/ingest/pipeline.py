@@ -35,6 +35,7 @@ class IngestOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     splitter: str = "xycut"
     standardize: StandardizeOptions = StandardizeOptions()
+    #: fsspec options for reading inputs (the warehouse has its own)
     storage_options: dict = field(default_factory=dict)
 
 

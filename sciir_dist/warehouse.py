@@ -162,6 +162,30 @@ class Warehouse:
                 time.sleep(delay)
         raise RuntimeError("unreachable")
 
+    def dedupe(self, table: str, where: str | None = None) -> int:
+        """Delete all but the newest row of every key that occurs more than
+        once (rows matching ``where``). Two jobs that add the same *new* key
+        at the same moment both succeed (neither had a row to replace); this
+        repair runs after such commits. Returns the rows deleted."""
+        if not self.exists(table):
+            return 0
+        key = key_of(table)
+        ds = self.open(table)
+        keys = ds.to_table(columns=[key], filter=where, with_row_address=True)
+        if keys.num_rows == len(pc.unique(keys.column(key))):
+            return 0
+        newest = keys.group_by(key).aggregate([("_rowaddr", "max"), ("_rowaddr", "count")])
+        dup_keys = newest.filter(pc.greater(newest["_rowaddr_count"], 1))
+        keep = set(dup_keys["_rowaddr_max"].to_pylist())
+        stale = [
+            a for k, a in zip(keys.column(key).to_pylist(), keys.column("_rowaddr").to_pylist())
+            if a not in keep and k in set(dup_keys[key].to_pylist())
+        ]
+        for i in range(0, len(stale), 5000):
+            ds.delete("_rowaddr IN (" + ", ".join(str(a) for a in stale[i : i + 5000]) + ")")
+        log.warning("removed %d duplicate rows from %s (concurrent writers added the same keys)", len(stale), table)
+        return len(stale)
+
     def upsert(self, table: str, data: pa.Table) -> int | None:
         """Driver-side upsert of a small table (runs rows, tests)."""
         frags = write_fragments(self, table, data)

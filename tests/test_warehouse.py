@@ -66,3 +66,14 @@ def test_concurrent_append_and_upsert_lose_nothing(tmp_path):
     assert len(got) == 44
     final = {r["reject_id"]: r["detail"] for r in wh.read("rejects").to_pylist()}
     assert final["base-4"] == "round-9"  # the upserter's last round on that key won
+
+
+def test_dedupe_keeps_the_newest_row_per_key(tmp_path):
+    wh = Warehouse(str(tmp_path))
+    wh.upsert("rejects", rows(["a", "b"], "old"))
+    # two writers that each found nothing to replace: plain appends of the same key
+    wh.commit_upsert("rejects", write_fragments(wh, "rejects", rows(["a"], "new")))
+    assert wh.count("rejects") == 3
+    assert wh.dedupe("rejects", "reject_id IN ('a', 'b')") == 1
+    assert {r["reject_id"]: r["detail"] for r in wh.read("rejects").to_pylist()} == {"a": "new", "b": "old"}
+    assert wh.dedupe("rejects") == 0

@@ -158,4 +158,18 @@ def _ingest(todo: list[Source], done: dict, wh: Warehouse, engine: Engine, opts:
         "articles": {"article_id": article_keys},
         "sources": {"source_uri": todo_uris},
     }
-    return {t: wh.commit_upsert(t, fragments[t], replace_keys=replace[t]) for t in COMMIT_ORDER}
+    written = {t: wh.commit_upsert(t, fragments[t], replace_keys=replace[t]) for t in COMMIT_ORDER}
+    # a concurrent ingest of the same new sources may have added the same keys
+    in_sources = _sql_in("source_uri", todo_uris)
+    in_articles = _sql_in("article_id", article_keys)
+    for t, where in (("rejects", in_sources), ("panels", in_articles), ("figures", in_articles),
+                     ("articles", in_articles), ("sources", in_sources)):
+        if where and wh.dedupe(t, where):
+            written[t] = wh.version(t)
+    return written
+
+
+def _sql_in(column: str, values: list[str]) -> str | None:
+    if not values:
+        return None
+    return f"{column} IN (" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"

@@ -152,3 +152,17 @@ SOURCES = pa.schema(
 )
 
 TABLES["sources"] = (SOURCES, "source_uri")
+
+# -- curation stage outputs: one table per stage, keyed by panel_id ---------
+PANEL_HASHES = pa.schema(
+    [
+        pa.field("panel_id", pa.string(), nullable=False),
+        pa.field("sha256", pa.string()),
+        pa.field("phash", pa.uint64()),  # 64-bit DCT perceptual hash
+    ]
+)
+
+TABLES["panel_hashes"] = (PANEL_HASHES, "panel_id")
+
+#: stage output tables shown with `sciir query panels`
+STAGE_TABLES = ("panel_hashes",)

@@ -141,6 +141,35 @@ def ingest(
         summary.render(out)
 
 
+@app.command()
+def curate(
+    data: DataOpt,
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to run, in order.")] = "hash",
+    address: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="Ray cluster address (default: local Ray).")] = None,
+    retry_rejects: Annotated[bool, typer.Option(help="Also re-run panels this stage rejected before.")] = False,
+    commit_every: Annotated[int, typer.Option(help="Commit stage output every N panels (checkpoint).")] = 2000,
+    batch_size: Annotated[Optional[int], typer.Option(help="Panels per actor call (default: the stage's own).")] = None,
+    storage_option: StorageOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run curation stages over panels on Ray; each stage does only the panels lacking its output."""
+    from sciir_dist.curate.run import run_curate
+
+    wh = _warehouse(data, storage_option)
+    names = [s.strip() for s in stages.split(",") if s.strip()]
+    try:
+        summary = run_curate(wh, names, address=address, retry_rejects=retry_rejects, commit_every=commit_every,
+                             batch_size=batch_size,
+                             params={"address": address, "storage_options": wh.storage_options}, progress=progress)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if json_out:
+        print(json.dumps(summary.as_dict()))
+    else:
+        summary.render(out)
+
+
 @app.command("query")
 def query_cmd(
     data: DataOpt,

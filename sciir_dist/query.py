@@ -7,7 +7,7 @@ import json
 
 import pyarrow as pa
 
-from schemas.tables import TABLES, blob_columns
+from schemas.tables import STAGE_TABLES, TABLES, blob_columns
 from sciir_dist.warehouse import Warehouse
 
 
@@ -17,6 +17,8 @@ def table_names(wh: Warehouse) -> list[str]:
 
 def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str] | None = None,
           limit: int | None = None) -> pa.Table:
+    if table == "panels" and any(wh.exists(t) for t in STAGE_TABLES):
+        return _panels_with_stages(wh, where, columns, limit)
     if not wh.exists(table):
         raise ValueError(f"no table {table!r} in {wh.root} (have: {', '.join(table_names(wh)) or 'none'})")
     ds = wh.open(table)
@@ -33,6 +35,35 @@ def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str
     return ds.to_table(columns=columns, filter=where, limit=limit)
 
 
+def _panels_with_stages(wh: Warehouse, where: str | None, columns: list[str] | None, limit: int | None) -> pa.Table:
+    """`panels` with every curation stage's output joined on panel_id."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("p", _plain(wh, "panels"))
+    select, joins = ["p.*"], []
+    for i, t in enumerate(t for t in STAGE_TABLES if wh.exists(t)):
+        stage = _plain(wh, t)
+        con.register(f"s{i}", stage)
+        extra = [c for c in stage.column_names if c != "panel_id" and c not in select]
+        select += [f's{i}."{c}"' for c in extra if c not in ("sha256",)]
+        joins.append(f"LEFT JOIN s{i} USING (panel_id)")
+    view = f"SELECT {', '.join(select)} FROM p {' '.join(joins)}"
+    cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    q = f"SELECT {cols} FROM ({view}) AS panels" + (f" WHERE {where}" if where else "") + (f" LIMIT {int(limit)}" if limit else "")
+    try:
+        return con.sql(q).to_arrow_table()
+    except duckdb.Error as exc:
+        raise ValueError(f"bad query on panels: {exc}") from None
+
+
+def _plain(wh: Warehouse, table: str) -> pa.Table:
+    """All non-blob columns of a table."""
+    ds = wh.open(table)
+    blobs = set(blob_columns(ds.schema)) | {f.name for f in ds.schema if "blob" in str(f.type)}
+    return ds.to_table(columns=[n for n in ds.schema.names if n not in blobs])
+
+
 def sql(wh: Warehouse, statement: str) -> pa.Table:
     """DuckDB over the warehouse tables (image bytes are left out)."""
     import duckdb
@@ -44,7 +75,7 @@ def sql(wh: Warehouse, statement: str) -> pa.Table:
         referenced = set(table_names(wh))
     for name in table_names(wh):
         if name in referenced:
-            con.register(name, query(wh, name))
+            con.register(name, _plain(wh, name))
     return con.sql(statement).to_arrow_table()
 
 

@@ -72,3 +72,25 @@ def copy_corpus(tmp_path, corpus):
     dst = tmp_path / "corpus"
     shutil.copytree(corpus, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray instance for the test session."""
+    import ray
+
+    from sciir_dist.engines.ray import init_ray
+
+    init_ray(num_cpus=2)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def warehouse_copy(tmp_path, spark_warehouse):
+    """A private copy of the Spark-ingested warehouse, to curate or modify."""
+    from sciir_dist.warehouse import Warehouse
+
+    dst = tmp_path / "wh"
+    shutil.copytree(spark_warehouse[0].root, dst)
+    return Warehouse(str(dst))

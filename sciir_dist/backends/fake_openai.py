@@ -1,0 +1,250 @@
+"""A fake OpenAI-compatible server for tests and load benches (SPEC §5).
+
+Loopback only. Answers ``POST /v1/chat/completions`` with JSON that is valid
+for the request's ``response_format.json_schema`` (generated, seeded by the
+request), after a configurable latency, serving at most ``capacity`` requests
+at once (others queue, so throughput is capacity / latency). Faults are
+injected per request content: a rule fails the first ``attempts`` tries of a
+matching request (``attempts=None``: every try), so client retries can be
+tested both to success and to exhaustion. Every request is logged (request
+hash, time, outcome) for "was this row asked again?" checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+FAULT_KINDS = (
+    "rate_limit",  # 429 with Retry-After
+    "rate_limit_no_header",  # 429 without Retry-After
+    "server_error",  # 500
+    "timeout",  # answers after the client has given up
+    "drop",  # closes the connection without an answer
+    "malformed_json",  # content that is not JSON
+    "schema_invalid",  # JSON that violates the requested schema
+    "empty",  # empty content
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    #: share of distinct requests affected (chosen by request hash, so stable)
+    rate: float = 1.0
+    #: fail this many tries of an affected request, then answer; None = always
+    attempts: int | None = 1
+    retry_after_s: float = 0.2
+    timeout_s: float = 5.0
+    #: only requests whose text contains this string
+    match: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; one of {FAULT_KINDS}")
+
+
+@dataclass
+class FakeConfig:
+    latency_s: float = 0.0
+    capacity: int = 64
+    seed: int = 0
+    faults: list[Fault] = field(default_factory=list)
+
+
+def request_key(body: dict) -> str:
+    """Identity of a request for fault decisions and the log: the model and the
+    messages before the first assistant turn, so a re-ask (which appends the
+    rejected answer and the error) counts as another try of the same request."""
+    messages = body.get("messages") or []
+    first = next((i for i, m in enumerate(messages) if m.get("role") == "assistant"), len(messages))
+    ident = json.dumps({"model": body.get("model"), "messages": messages[:first]}, sort_keys=True)
+    return hashlib.sha256(ident.encode()).hexdigest()[:24]
+
+
+def sample(schema: dict, rng: random.Random, root: dict | None = None, n_items: int | None = None) -> Any:
+    """A value valid for a (practical subset of) JSON Schema. Arrays inside one
+    object share a length, so parallel lists (terms / visualization) line up."""
+    root = root if root is not None else schema
+    if "$ref" in schema:
+        node: Any = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        return sample(node, rng, root, n_items)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return sample(rng.choice(options), rng, root, n_items)
+    t = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "null")
+    if t == "object":
+        props = schema.get("properties", {})
+        required = set(schema.get("required", props))
+        shared = rng.randint(1, 4)
+        return {k: sample(v, rng, root, shared) for k, v in props.items() if k in required or rng.random() < 0.5}
+    if t == "array":
+        lo = schema.get("minItems", 0)
+        hi = schema.get("maxItems", lo + 4)
+        n = min(max(n_items if n_items is not None else rng.randint(lo, lo + 3), lo), hi)
+        return [sample(schema.get("items", {"type": "string"}), rng, root) for _ in range(n)]
+    if t == "integer":
+        return rng.randint(int(schema.get("minimum", 0)), int(schema.get("maximum", 100)))
+    if t == "number":
+        return round(rng.uniform(schema.get("minimum", 0.0), schema.get("maximum", 1.0)), 4)
+    if t == "boolean":
+        return rng.random() < 0.5
+    if t == "null":
+        return None
+    words = ["ion", "membrane", "flow", "arrow", "gradient", "cell", "energy", "layer", "signal", "blue"]
+    text = " ".join(rng.choice(words) for _ in range(rng.randint(2, 6)))
+    text = text.ljust(schema.get("minLength", 1), "x")
+    return text[: schema["maxLength"]] if "maxLength" in schema else text
+
+
+def _violate(schema: dict) -> Any:
+    """A value that breaks the schema (wrong type at the top level)."""
+    return ["not", "what", "was", "asked"] if schema.get("type", "object") == "object" else {"unexpected": True}
+
+
+class FakeOpenAI:
+    def __init__(self, config: FakeConfig | None = None) -> None:
+        self.config = config or FakeConfig()
+        self.log: list[dict] = []
+        self.tries: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- lifecycle (own thread and event loop) -------------------------------
+    def start(self, port: int = 0) -> "FakeOpenAI":
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._sem = asyncio.Semaphore(self.config.capacity)
+            app = web.Application(client_max_size=64 * 1024 * 1024)
+            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_get("/v1/models", self._models)
+            self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
+            self._loop.run_until_complete(site.start())
+            sock = site._server.sockets[0]  # type: ignore[union-attr]
+            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="fake-openai")
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> "FakeOpenAI":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- handlers ---------------------------------------------------------
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "fake-vlm", "object": "model"}]})
+
+    def _fault_for(self, key: str, text: str, tries: int) -> Fault | None:
+        for f in self.config.faults:
+            if f.match and f.match not in text:
+                continue
+            if int(key[:8], 16) / 0xFFFFFFFF >= f.rate:
+                continue
+            if f.attempts is None or tries <= f.attempts:
+                return f
+        return None
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        key = request_key(body)
+        text = json.dumps(body.get("messages"))
+        with self._lock:
+            self.tries[key] += 1
+            tries = self.tries[key]
+        entry = {"key": key, "try": tries, "t": time.time(), "model": body.get("model"),
+                 "messages": len(body.get("messages") or []),
+                 "auth": request.headers.get("Authorization")}
+        self.log.append(entry)
+        async with self._sem:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if self.config.latency_s:
+                    await asyncio.sleep(self.config.latency_s)
+                fault = self._fault_for(key, text, tries)
+                entry["outcome"] = fault.kind if fault else "ok"
+                return await self._answer(request, body, key, fault)
+            finally:
+                self.in_flight -= 1
+
+    async def _answer(self, request: web.Request, body: dict, key: str, fault: Fault | None) -> web.StreamResponse:
+        if fault and fault.kind == "rate_limit":
+            return web.json_response({"error": {"message": "slow down"}}, status=429,
+                                     headers={"Retry-After": f"{fault.retry_after_s:g}"})
+        if fault and fault.kind == "rate_limit_no_header":
+            return web.json_response({"error": {"message": "slow down"}}, status=429)
+        if fault and fault.kind == "server_error":
+            return web.json_response({"error": {"message": "boom"}}, status=500)
+        if fault and fault.kind == "timeout":
+            await asyncio.sleep(fault.timeout_s)
+        if fault and fault.kind == "drop":
+            request.transport.close()  # type: ignore[union-attr]
+            raise asyncio.CancelledError
+        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
+        rng = random.Random(f"{self.config.seed}:{key}")
+        if fault and fault.kind == "empty":
+            content = ""
+        elif fault and fault.kind == "malformed_json":
+            content = '{"decision": "KEEP", "reason": '
+        elif fault and fault.kind == "schema_invalid":
+            content = json.dumps(_violate(schema or {}))
+        elif schema:
+            content = json.dumps(sample(schema, rng))
+        else:
+            content = "A fake answer."
+        prompt_tokens = len(json.dumps(body.get("messages"))) // 4
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{key}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake-vlm"),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
+                          "total_tokens": prompt_tokens + len(content) // 4},
+            }
+        )
+
+    # -- inspection -------------------------------------------------------
+    def requests_for(self, key: str) -> int:
+        return self.tries.get(key, 0)

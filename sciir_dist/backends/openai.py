@@ -1,0 +1,232 @@
+"""Client for OpenAI-compatible chat endpoints (vLLM, SGLang, LMDeploy,
+hosted APIs) that asks for JSON-Schema-constrained answers (SPEC §5).
+
+- async, at most ``max_in_flight`` requests at once per client;
+- retries with exponential backoff and jitter on 429, 5xx, timeouts and
+  dropped connections, honouring ``Retry-After``;
+- answers that parse but are empty, not JSON, or violate the schema (or the
+  caller's own rules) are re-asked with the error stated, a bounded number
+  of times;
+- a per-client request budget;
+- a persistent cache keyed by (model, messages, parameters, schema) on any
+  fsspec URI, so a re-run never pays twice for an answer it already got;
+- the API key comes from an environment variable only and is never logged.
+
+Failures raise :class:`VLMError` whose ``kind`` becomes the rejects reason
+``vlm_error:<kind>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jsonschema
+
+TRANSPORT_KINDS = ("rate_limited", "server_error", "timeout", "connection", "http_error")
+CONTENT_KINDS = ("empty_content", "malformed_json", "schema_invalid", "invalid")
+
+
+class VLMError(Exception):
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    url: str  # base URL, e.g. http://vllm:8000/v1
+    model: str
+    api_key_env: str = "SCIIR_VLM_API_KEY"
+    max_in_flight: int = 64
+    timeout_s: float = 120.0
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    max_reasks: int = 2
+    budget: int | None = None
+    temperature: float = 0.0
+    max_tokens: int | None = None
+    cache_uri: str | None = None
+    cache_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class ChatResult:
+    data: Any
+    usage: dict
+    cached: bool
+    requests: int  # HTTP requests this answer cost (0 when cached)
+
+
+class _Retry(Exception):
+    def __init__(self, kind: str, detail: str, delay: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.delay = kind, detail, delay
+
+
+class OpenAIClient:
+    def __init__(self, settings: EndpointSettings) -> None:
+        self.s = settings
+        self.requests_sent = 0
+        self._session = None
+        self._sem: asyncio.Semaphore | None = None
+        self._cache_fs = None
+        if settings.cache_uri:
+            import fsspec
+
+            self._cache_fs, self._cache_root = fsspec.core.url_to_fs(settings.cache_uri, **settings.cache_options)
+
+    # -- public API --------------------------------------------------------
+    async def chat_json(self, messages: list[dict], schema: dict, name: str = "answer",
+                        validate: Callable[[Any], str | None] | None = None) -> ChatResult:
+        """Ask for JSON matching ``schema``; ``validate`` returns an error
+        message for answers that pass the schema but break the caller's rules."""
+        params = {"temperature": self.s.temperature, "max_tokens": self.s.max_tokens}
+        key = _cache_key(self.s.model, messages, params, schema)
+        hit = self._cache_get(key)
+        if hit is not None:
+            return ChatResult(hit["data"], hit.get("usage", {}), True, 0)
+        convo = list(messages)
+        spent = 0
+        for ask in range(self.s.max_reasks + 1):
+            content, usage, n = await self._complete(convo, schema, name, params)
+            spent += n
+            try:
+                data = _check(content, schema, validate)
+            except VLMError as err:
+                if ask == self.s.max_reasks:
+                    raise VLMError(err.kind, f"{err.detail} (after {ask + 1} answers)") from None
+                convo = convo + [
+                    {"role": "assistant", "content": content or ""},
+                    {"role": "user", "content": f"That answer was invalid ({err.kind}: {err.detail[:300]}). "
+                                                f"Reply again with only JSON that satisfies the schema and the rules."},
+                ]
+                continue
+            self._cache_put(key, {"data": data, "usage": usage})
+            return ChatResult(data, usage, False, spent)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- transport ---------------------------------------------------------
+    async def _ensure(self):
+        import aiohttp
+
+        if self._session is None:
+            self._sem = asyncio.Semaphore(self.s.max_in_flight)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.s.max_in_flight),
+                timeout=aiohttp.ClientTimeout(total=self.s.timeout_s),
+            )
+        return self._session
+
+    async def _complete(self, messages: list[dict], schema: dict, name: str, params: dict) -> tuple[str, dict, int]:
+        payload = {
+            "model": self.s.model,
+            "messages": messages,
+            "response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}},
+            **{k: v for k, v in params.items() if v is not None},
+        }
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(self.s.api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        session = await self._ensure()
+        sent = 0
+        for attempt in range(self.s.max_retries + 1):
+            if self.s.budget is not None and self.requests_sent >= self.s.budget:
+                raise VLMError("budget_exhausted", f"request budget of {self.s.budget} spent")
+            self.requests_sent += 1
+            sent += 1
+            try:
+                async with self._sem:  # type: ignore[union-attr]
+                    return (*await self._post(session, payload, headers), sent)
+            except _Retry as r:
+                if attempt == self.s.max_retries:
+                    raise VLMError(r.kind, f"{r.detail} (after {attempt + 1} tries)") from None
+                backoff = min(self.s.backoff_max_s, self.s.backoff_base_s * 2**attempt)
+                await asyncio.sleep(r.delay if r.delay is not None else backoff * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
+    async def _post(self, session, payload: dict, headers: dict) -> tuple[str, dict]:
+        import aiohttp
+
+        try:
+            async with session.post(f"{self.s.url.rstrip('/')}/chat/completions", json=payload, headers=headers) as resp:
+                if resp.status == 429:
+                    raise _Retry("rate_limited", "HTTP 429", _retry_after(resp.headers.get("Retry-After")))
+                if resp.status >= 500:
+                    raise _Retry("server_error", f"HTTP {resp.status}")
+                if resp.status >= 400:
+                    raise VLMError("http_error", f"HTTP {resp.status}: {(await resp.text())[:300]}")
+                try:
+                    body = await resp.json(content_type=None)
+                    return body["choices"][0]["message"].get("content") or "", body.get("usage") or {}
+                except (ValueError, KeyError, IndexError, TypeError) as exc:
+                    raise _Retry("server_error", f"unreadable response body: {exc}") from None
+        except asyncio.TimeoutError:
+            raise _Retry("timeout", f"no answer within {self.s.timeout_s}s") from None
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise _Retry("connection", f"{type(exc).__name__}: {exc}") from None
+
+    # -- cache -------------------------------------------------------------
+    def _cache_path(self, key: str) -> str:
+        return f"{self._cache_root}/{key[:2]}/{key}.json"
+
+    def _cache_get(self, key: str) -> dict | None:
+        if self._cache_fs is None:
+            return None
+        try:
+            with self._cache_fs.open(self._cache_path(key), "rb") as f:
+                return json.loads(f.read())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _cache_put(self, key: str, value: dict) -> None:
+        if self._cache_fs is None:
+            return
+        path = self._cache_path(key)
+        self._cache_fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.{random.getrandbits(32):08x}.tmp"
+        with self._cache_fs.open(tmp, "wb") as f:
+            f.write(json.dumps(value).encode())
+        self._cache_fs.mv(tmp, path)  # readers never see half a file
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _cache_key(model: str, messages: list[dict], params: dict, schema: dict) -> str:
+    blob = json.dumps({"model": model, "messages": messages, "params": params, "schema": schema}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _check(content: str, schema: dict, validate: Callable[[Any], str | None] | None) -> Any:
+    if not content or not content.strip():
+        raise VLMError("empty_content", "the model returned no content")
+    try:
+        data = json.loads(content)
+    except ValueError as exc:
+        raise VLMError("malformed_json", str(exc)) from None
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        raise VLMError("schema_invalid", exc.message) from None
+    problem = validate(data) if validate else None
+    if problem:
+        raise VLMError("invalid", problem)
+    return data

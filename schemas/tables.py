@@ -73,7 +73,8 @@ PANELS = pa.schema(
 
 REJECTS = pa.schema(
     [
-        # Deterministic from (stage, item, reason): re-runs replace, never add.
+        # Deterministic from (stage, item, reason) for ingest and (stage, item) for
+        # curation stages (one open failure per panel and stage): re-runs replace.
         pa.field("reject_id", pa.string(), nullable=False),
         pa.field("item", pa.string(), nullable=False),
         pa.field("stage", pa.string(), nullable=False),
@@ -164,5 +165,21 @@ PANEL_HASHES = pa.schema(
 
 TABLES["panel_hashes"] = (PANEL_HASHES, "panel_id")
 
+PANEL_FILTER = pa.schema(
+    [
+        pa.field("panel_id", pa.string(), nullable=False),
+        pa.field("filter_decision", pa.string()),  # KEEP | REJECT
+        pa.field("filter_category", pa.string()),
+        pa.field("filter_reason", pa.string()),
+        pa.field("filter_confidence", pa.float32()),
+        pa.field("filter_review", pa.bool_()),  # low confidence: in the review queue
+        pa.field("filter_backend", pa.string()),  # openai | offline
+        pa.field("filter_model", pa.string()),
+        pa.field("filter_prompt_version", pa.string()),
+    ]
+)
+
+TABLES["panel_filter"] = (PANEL_FILTER, "panel_id")
+
 #: stage output tables shown with `sciir query panels`
-STAGE_TABLES = ("panel_hashes",)
+STAGE_TABLES = ("panel_hashes", "panel_filter")

@@ -149,17 +149,33 @@ def curate(
     retry_rejects: Annotated[bool, typer.Option(help="Also re-run panels this stage rejected before.")] = False,
     commit_every: Annotated[int, typer.Option(help="Commit stage output every N panels (checkpoint).")] = 2000,
     batch_size: Annotated[Optional[int], typer.Option(help="Panels per actor call (default: the stage's own).")] = None,
+    vlm_url: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_URL", help="OpenAI-compatible base URL of the vision model (default: offline backends).")] = None,
+    vlm_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_MODEL", help="Vision model name at --vlm-url.")] = None,
+    vlm_max_in_flight: Annotated[int, typer.Option(help="Requests in flight per actor.")] = 64,
+    vlm_budget: Annotated[Optional[int], typer.Option(help="Most HTTP requests per actor per run.")] = None,
+    vlm_retries: Annotated[int, typer.Option(help="Retries per request on 429/5xx/timeouts/dropped connections.")] = 4,
+    vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
     storage_option: StorageOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Run curation stages over panels on Ray; each stage does only the panels lacking its output."""
-    from sciir_dist.curate.run import run_curate
+    """Run curation stages over panels on Ray; each stage does only the panels lacking its output.
+    The API key is read from SCIIR_VLM_API_KEY only."""
+    from sciir_dist.backends.openai import EndpointSettings
+    from sciir_dist.curate.run import CurateConfig, run_curate
 
     wh = _warehouse(data, storage_option)
     names = [s.strip() for s in stages.split(",") if s.strip()]
+    vision = None
+    if vlm_url:
+        if not vlm_model:
+            raise typer.BadParameter("--vlm-url needs --vlm-model")
+        vision = EndpointSettings(url=vlm_url, model=vlm_model, max_in_flight=vlm_max_in_flight, budget=vlm_budget,
+                                  max_retries=vlm_retries, timeout_s=vlm_timeout, cache_uri=f"{wh.root}/_cache/vlm",
+                                  cache_options=wh.storage_options)
     try:
-        summary = run_curate(wh, names, address=address, retry_rejects=retry_rejects, commit_every=commit_every,
+        summary = run_curate(wh, names, cfg=CurateConfig(vision=vision), address=address, retry_rejects=retry_rejects,
+                             commit_every=commit_every,
                              batch_size=batch_size,
                              params={"address": address, "storage_options": wh.storage_options}, progress=progress)
     except ValueError as exc:

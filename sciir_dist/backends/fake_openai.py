@@ -248,3 +248,25 @@ class FakeOpenAI:
     # -- inspection -------------------------------------------------------
     def requests_for(self, key: str) -> int:
         return self.tries.get(key, 0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake server in the foreground (for benches and manual tests)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="fake OpenAI-compatible server (loopback only)")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.5)
+    ap.add_argument("--capacity", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    server = FakeOpenAI(FakeConfig(latency_s=args.latency, capacity=args.capacity, seed=args.seed)).start(args.port)
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ Ray, and commit its output table and rejects at checkpoints."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -17,11 +18,28 @@ from sciir_dist.ingest.model import reject_id_for
 from sciir_dist.progress import Summary, make_progress
 from sciir_dist.runs import RunRecorder
 from sciir_dist.stages.base import Stage, StageResult
+from sciir_dist.backends.openai import EndpointSettings
+from sciir_dist.stages.filter import FilterStage
 from sciir_dist.stages.hash import HashStage
 from sciir_dist.warehouse import Warehouse
 
-STAGES: dict[str, Callable[[], Stage]] = {"hash": HashStage}
-PIPELINE = ("hash",)
+@dataclass(frozen=True)
+class CurateConfig:
+    """Model backends of a curate run; None = the offline backend."""
+
+    vision: EndpointSettings | None = None
+
+
+STAGES: dict[str, Callable[[CurateConfig], Stage]] = {
+    "hash": lambda cfg: HashStage(),
+    "filter": lambda cfg: FilterStage(cfg.vision),
+}
+PIPELINE = tuple(STAGES)
+
+
+def make_stage(name: str, cfg: CurateConfig) -> Stage:
+    """Module-level, so ``functools.partial(make_stage, ...)`` pickles to actors."""
+    return STAGES[name](cfg)
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,8 @@ def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[in
     return panels.version, todo.to_pylist(), keys.take(todo).to_pylist()
 
 
-def run_curate(wh: Warehouse, stages: list[str], *, address: str | None = None, retry_rejects: bool = False,
+def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateConfig(), address: str | None = None,
+               retry_rejects: bool = False,
                commit_every: int = 2000, batch_size: int | None = None, params: dict | None = None,
                progress: bool = True) -> Summary:
     unknown = [s for s in stages if s not in STAGES]
@@ -62,13 +81,14 @@ def run_curate(wh: Warehouse, stages: list[str], *, address: str | None = None, 
         raise ValueError(f"no panels table in {wh.root}: run `sciir ingest` first")
     t0 = time.monotonic()
     engine = RayEngine(address)
-    run = RunRecorder(wh, "curate", engine.name, dict(params or {}, stages=stages, retry_rejects=retry_rejects))
+    run = RunRecorder(wh, "curate", engine.name, dict(params or {}, stages=stages, retry_rejects=retry_rejects,
+                                                      vision=cfg.vision.__dict__ if cfg.vision else "offline"))
     summary = Summary(job="curate", run_id=run.run_id)
     read = {"panels": wh.version("panels")}
     written: dict[str, int | None] = {}
     try:
         for name in stages:
-            stage = STAGES[name]()
+            stage = make_stage(name, cfg)
             wh.ensure(stage.output_table)
             wh.ensure("rejects")
             version, indices, _ = plan(wh, stage, retry_rejects)
@@ -77,7 +97,7 @@ def run_curate(wh: Warehouse, stages: list[str], *, address: str | None = None, 
             job = TableBatchJob(
                 wh=wh, source_table="panels", source_version=version,
                 columns=tuple(c for c in stage.inputs if c not in blobs), blob_columns=blobs,
-                output_table=stage.output_table, key="panel_id", make_worker=STAGES[name],
+                output_table=stage.output_table, key="panel_id", make_worker=functools.partial(make_stage, name, cfg),
                 reject_rows=StageRejects(name),
             )
             r = stage.resources

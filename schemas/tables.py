@@ -160,6 +160,7 @@ PANEL_HASHES = pa.schema(
         pa.field("panel_id", pa.string(), nullable=False),
         pa.field("sha256", pa.string()),
         pa.field("phash", pa.uint64()),  # 64-bit DCT perceptual hash
+        pa.field("dhash", pa.uint64()),  # 64-bit gradient hash
     ]
 )
 
@@ -181,5 +182,17 @@ PANEL_FILTER = pa.schema(
 
 TABLES["panel_filter"] = (PANEL_FILTER, "panel_id")
 
+PANEL_DEDUP = pa.schema(
+    [
+        pa.field("panel_id", pa.string(), nullable=False),
+        pa.field("dup_cluster", pa.string()),  # the representative's panel_id
+        pa.field("dup_of", pa.string()),  # null for representatives
+        pa.field("dup_kind", pa.string()),  # exact | near
+        pa.field("dup_cluster_size", pa.int32()),
+    ]
+)
+
+TABLES["panel_dedup"] = (PANEL_DEDUP, "panel_id")
+
 #: stage output tables shown with `sciir query panels`
-STAGE_TABLES = ("panel_hashes", "panel_filter")
+STAGE_TABLES = ("panel_hashes", "panel_dedup", "panel_filter")

@@ -17,7 +17,7 @@ from PIL import Image
 
 from schemas.tables import PANELS
 from sciir_dist.curate.run import run_curate
-from sciir_dist.stages.hash import HashStage, phash64
+from sciir_dist.stages.hash import HashStage
 
 
 def _unique(wh, table: str, key: str = "panel_id") -> bool:

@@ -17,11 +17,12 @@ from sciir_dist.engines.ray import RayEngine, TableBatchJob
 from sciir_dist.ingest.model import reject_id_for
 from sciir_dist.progress import Summary, make_progress
 from sciir_dist.runs import RunRecorder
-from sciir_dist.stages.base import Stage, StageResult
+from sciir_dist.stages.base import GlobalStage, Stage, StageResult
+from sciir_dist.stages.dedup import DedupStage
 from sciir_dist.backends.openai import EndpointSettings
 from sciir_dist.stages.filter import FilterStage
 from sciir_dist.stages.hash import HashStage
-from sciir_dist.warehouse import Warehouse
+from sciir_dist.warehouse import Warehouse, write_fragments
 
 @dataclass(frozen=True)
 class CurateConfig:
@@ -30,8 +31,9 @@ class CurateConfig:
     vision: EndpointSettings | None = None
 
 
-STAGES: dict[str, Callable[[CurateConfig], Stage]] = {
+STAGES: dict[str, Callable[[CurateConfig], Stage | GlobalStage]] = {
     "hash": lambda cfg: HashStage(),
+    "dedup": lambda cfg: DedupStage(),
     "filter": lambda cfg: FilterStage(cfg.vision),
 }
 PIPELINE = tuple(STAGES)
@@ -89,6 +91,9 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
     try:
         for name in stages:
             stage = make_stage(name, cfg)
+            if isinstance(stage, GlobalStage):
+                written.update(_run_global(wh, stage, summary))
+                continue
             wh.ensure(stage.output_table)
             wh.ensure("rejects")
             version, indices, _ = plan(wh, stage, retry_rejects)
@@ -111,6 +116,21 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
         summary.elapsed_s = time.monotonic() - t0
         run.finish(summary, read, written, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def _run_global(wh: Warehouse, stage: GlobalStage, summary: Summary) -> dict[str, int | None]:
+    """Whole-table stages run on the driver: read, compute, replace every row."""
+    missing = [t for t in stage.requires if not wh.exists(t)]
+    if missing:
+        raise ValueError(f"stage {stage.name} needs {missing}: run the stages that write them first")
+    out = stage.compute({t: wh.read(t, list(cols)) for t, cols in stage.requires.items()})
+    wh.ensure(stage.output_table)
+    previous = wh.read(stage.output_table, ["panel_id"]).column("panel_id").to_pylist()
+    frags = write_fragments(wh, stage.output_table, out)
+    version = wh.commit_upsert(stage.output_table, frags, replace_keys={"panel_id": previous + out["panel_id"].to_pylist()})
+    summary.rows_in += out.num_rows
+    summary.rows_out[stage.output_table] = out.num_rows
+    return {stage.output_table: version}
 
 
 def _commit_stream(wh: Warehouse, stage: Stage, items, total: int, commit_every: int, summary: Summary,

@@ -159,7 +159,10 @@ class XYCutSplitter:
         """Rows (axis=1) or columns (axis=0) that are thin full-span lines with
         content on both sides: separators between panels. At a region border
         such a line is a frame edge and stays content."""
-        frac = sub.mean(axis=axis)
+        # fraction of the content's extent (margins excluded) that the line covers
+        span = np.flatnonzero(sub.any(axis=1 - axis))
+        extent = (span[-1] - span[0] + 1) if len(span) else 1
+        frac = sub.sum(axis=axis) / extent
         sep = np.zeros(frac.shape, bool)
         for s, e in _runs(frac >= self.opts.line_fill):
             # content must lie beyond the line's antialiased fringe
@@ -296,14 +299,18 @@ def letter_anchors(rgb: np.ndarray) -> list[Box]:
         if v_lines[max(0, y - 3): y, x: x + bw].any() or v_lines[y + bh: y + bh + 3, x: x + bw].any():
             continue
         out.append((x, y, x + bw, y + bh))
-    # panel letters share one (bold, larger) font size: drop stray small glyphs
+    # panel letters line up (each shares a column or a row with another) and
+    # share one bold font size; stray glyphs and blobs rarely do either
+    out = _aligned(out)
     tallest = max((b[3] - b[1] for b in out), default=0)
-    out = [b for b in out if b[3] - b[1] >= 0.55 * tallest]
-    # panel letters line up: each shares a column (left edge) or a row (top or
-    # baseline) with another; stray glyph fragments rarely do
+    return _aligned([b for b in out if b[3] - b[1] >= 0.55 * tallest])
+
+
+def _aligned(boxes: list[Box], tol: int = 6) -> list[Box]:
+    """Boxes sharing a left edge, a top or a bottom (baseline) with another."""
     return [
-        b for b in out
-        if any(o is not b and (abs(o[0] - b[0]) <= 6 or abs(o[1] - b[1]) <= 6 or abs(o[3] - b[3]) <= 6) for o in out)
+        b for b in boxes
+        if any(o is not b and (abs(o[0] - b[0]) <= tol or abs(o[1] - b[1]) <= tol or abs(o[3] - b[3]) <= tol) for o in boxes)
     ]
 
 

@@ -49,3 +49,16 @@ class Stage(ABC):
 
     @abstractmethod
     def process(self, batch: pa.Table) -> StageResult: ...
+
+
+class GlobalStage(ABC):
+    """A stage that needs every panel at once (e.g. dedup clusters). It reads
+    whole tables (``requires``: table -> columns) and returns the full output
+    table, which replaces the previous one row by row."""
+
+    name: ClassVar[str]
+    output_table: ClassVar[str]
+    requires: ClassVar[dict[str, tuple[str, ...]]]
+
+    @abstractmethod
+    def compute(self, tables: dict[str, pa.Table]) -> pa.Table: ...

@@ -77,37 +77,64 @@ def _schematic(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
     elif spec.style == "tinted":
         ax.add_patch(FancyBboxPatch((0.02, 0.02), 0.96, 0.96, boxstyle="round,pad=0,rounding_size=0.04",
                                     fc="#dde8f5", ec="none"))
-    cols = int(rng.integers(2, 4))
-    rows = int(rng.integers(1, 3))
-    names = _labels(rng, cols * rows)
-    xs = np.linspace(0.2, 0.8, cols)
-    ys = np.linspace(0.62, 0.28, rows) if rows > 1 else np.array([0.45])
-    centers = []
-    k = 0
-    for r in range(rows):
-        order = range(cols) if r % 2 == 0 else reversed(range(cols))  # snake: a process flow
-        for c in order:
-            centers.append((xs[c], ys[r], names[k]))
-            k += 1
+    scale = rng.uniform(0.7, 1.2)
+    centers, closed = _composition(rng)
+    names = _labels(rng, len(centers))
+    centers = [(x, y, n) for (x, y), n in zip(centers, names)]
+    if rng.random() < 0.5:  # a background band or compartment, as many schematics have
+        y0 = rng.uniform(0.1, 0.5)
+        ax.add_patch(Rectangle((0.08, y0), 0.84, rng.uniform(0.1, 0.3), fc=PALETTE[int(rng.integers(len(PALETTE)))],
+                               alpha=0.18, ec="none"))
     for i, (x, y, name) in enumerate(centers):
         color = PALETTE[int(rng.integers(len(PALETTE)))]
         shape = int(rng.integers(4))
         if shape == 0:
-            ax.add_patch(Circle((x, y), 0.09, fc=color, ec="black", lw=1.2, alpha=0.9))
+            ax.add_patch(Circle((x, y), 0.09 * scale, fc=color, ec="black", lw=1.2, alpha=0.9))
         elif shape == 1:
-            ax.add_patch(FancyBboxPatch((x - 0.11, y - 0.07), 0.22, 0.14, boxstyle="round,pad=0.01", fc=color, ec="black", lw=1.2))
+            ax.add_patch(FancyBboxPatch((x - 0.11 * scale, y - 0.07 * scale), 0.22 * scale, 0.14 * scale,
+                                        boxstyle="round,pad=0.01", fc=color, ec="black", lw=1.2))
         elif shape == 2:
-            ax.add_patch(Ellipse((x, y), 0.24, 0.13, fc=color, ec="black", lw=1.2))
+            ax.add_patch(Ellipse((x, y), 0.24 * scale, 0.13 * scale, fc=color, ec="black", lw=1.2))
         else:
-            ax.add_patch(RegularPolygon((x, y), 6, radius=0.09, fc=color, ec="black", lw=1.2))
-        ax.text(x, y - 0.13, name, ha="center", va="top", fontsize=8)
-        if i:
-            px, py, _ = centers[i - 1]
+            ax.add_patch(RegularPolygon((x, y), 6, radius=0.09 * scale, fc=color, ec="black", lw=1.2))
+        ax.text(x, y - 0.1 * scale - 0.03, name, ha="center", va="top", fontsize=8)
+        if i or closed:
+            px, py, _ = centers[i - 1]  # closed compositions (cycles) link the last back to the first
             ax.add_patch(FancyArrowPatch((px, py), (x, y), arrowstyle="-|>", mutation_scale=14, lw=1.6,
-                                         color="#222222", shrinkA=22, shrinkB=22))
+                                         color="#222222", shrinkA=22, shrinkB=22,
+                                         connectionstyle=f"arc3,rad={0.3 if closed else 0.0}"))
     ax.text(0.5, 0.93, str(rng.choice(["Signal transduction", "Heat transfer", "Rock cycle", "Charge transport",
                                         "Gene regulation", "Energy flow", "Phase transition", "Nutrient cycle"])),
             ha="center", va="top", fontsize=10, style="italic")
+
+
+def _composition(rng: np.random.Generator) -> tuple[list[tuple[float, float]], bool]:
+    """Entity centres for one of several schematic compositions (a snaking
+    process flow, a cycle, a vertical chain, a hub with spokes), jittered so
+    no two panels share a layout. Returns (centres, closed)."""
+    kind = int(rng.integers(4))
+    jitter = lambda: rng.uniform(-0.05, 0.05)  # noqa: E731
+    if kind == 0:
+        cols, rows = int(rng.integers(2, 4)), int(rng.integers(1, 3))
+        xs = np.linspace(0.2, 0.8, cols)
+        ys = np.linspace(0.66, 0.28, rows) if rows > 1 else [rng.uniform(0.3, 0.6)]
+        return [(xs[c] + jitter(), ys[r] + jitter()) for r in range(rows)
+                for c in (range(cols) if r % 2 == 0 else reversed(range(cols)))], False
+    if kind == 1:
+        n = int(rng.integers(3, 6))
+        start = rng.uniform(0, 2 * np.pi)
+        return [(0.5 + 0.3 * np.cos(start + 2 * np.pi * i / n), 0.47 + 0.3 * np.sin(start + 2 * np.pi * i / n))
+                for i in range(n)], True
+    if kind == 2:
+        n = int(rng.integers(2, 4))
+        x = rng.uniform(0.3, 0.7)
+        return [(x + jitter(), y) for y in np.linspace(0.75, 0.2, n)], False
+    n = int(rng.integers(3, 5))
+    start = rng.uniform(0, 2 * np.pi)
+    hub = (0.5 + jitter(), 0.47 + jitter())
+    spokes = [(hub[0] + 0.32 * np.cos(start + 2 * np.pi * i / n), hub[1] + 0.28 * np.sin(start + 2 * np.pi * i / n))
+              for i in range(n)]
+    return [spokes[0], hub] + spokes[1:], False
 
 
 def _chart(ax, spec: PanelSpec, rng: np.random.Generator) -> None:

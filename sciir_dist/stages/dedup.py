@@ -1,0 +1,116 @@
+"""`dedup`: near-duplicate clusters over all panels (SPEC §4 step 3).
+
+Two panels are duplicates when their sha256 match (exact) or their 64-bit
+pHashes are within Hamming distance ``k`` (near). Candidates come from
+multi-index hashing, never all pairs: split the hash into k+1 chunks; two
+hashes within distance k agree exactly on at least one chunk (pigeonhole),
+so only hashes sharing a chunk value are compared. A pHash match is then
+confirmed by the dHash (also <= k): sparse line drawings on white collide
+in pHash's few low frequencies, while their gradient hashes stay far apart
+(benches and tests measure the precision this buys). Clusters are the
+connected components of the duplicate pairs; the representative is the
+panel with the most source pixels, then the smallest panel_id (ids sort by
+article, so the choice is stable across runs). Others get ``dup_of``.
+
+Dedup is global (a new panel can join an old cluster), so each run
+recomputes every panel's row; it needs the ``hash`` stage's output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from schemas.tables import PANEL_DEDUP
+from sciir_dist.stages.base import GlobalStage
+
+DEFAULT_K = 6
+#: groups sharing a chunk value larger than this are compared in blocks
+BLOCK = 2048
+
+
+def chunk_bounds(k: int, bits: int = 64) -> list[tuple[int, int]]:
+    n = k + 1
+    edges = np.linspace(0, bits, n + 1).astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def near_pairs(hashes: np.ndarray, k: int = DEFAULT_K) -> np.ndarray:
+    """Index pairs (i < j) with Hamming(hashes[i], hashes[j]) <= k."""
+    h = np.asarray(hashes, dtype=np.uint64)
+    found: list[np.ndarray] = []
+    for lo, hi in chunk_bounds(k):
+        key = (h >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
+        ends = np.concatenate([starts[1:], [len(sk)]])
+        for s, e in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1]):
+            members = order[s:e]
+            for b in range(0, len(members), BLOCK):
+                block = members[b : b + BLOCK]
+                rest = members[b:]
+                d = np.bitwise_count(h[block][:, None] ^ h[rest][None, :])
+                ii, jj = np.nonzero(d <= k)
+                a, c = block[ii], rest[jj]
+                keep = a < c
+                found.append(np.stack([a[keep], c[keep]], axis=1))
+    if not found:
+        return np.empty((0, 2), np.int64)
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels: np.ndarray, k: int = DEFAULT_K,
+             dhash: np.ndarray | None = None) -> pa.Table:
+    n = len(panel_ids)
+    near = near_pairs(phash, k)
+    if dhash is not None and len(near):
+        d = np.asarray(dhash, np.uint64)
+        near = near[np.bitwise_count(d[near[:, 0]] ^ d[near[:, 1]]) <= k]
+    _, exact_idx = np.unique(np.asarray(sha256, dtype=object), return_inverse=True)
+    order = np.argsort(exact_idx, kind="stable")
+    same = exact_idx[order][1:] == exact_idx[order][:-1]
+    exact = np.stack([order[:-1][same], order[1:][same]], axis=1) if n > 1 else np.empty((0, 2), np.int64)
+    pairs = np.concatenate([near, exact]) if len(exact) else near
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else coo_matrix((n, n))
+    _, label = connected_components(graph, directed=False)
+    # representative: most pixels, then smallest panel_id
+    rank = np.lexsort((np.asarray(panel_ids, dtype=object).argsort().argsort(), -pixels))
+    rep_of_label: dict[int, int] = {}
+    for i in rank:
+        rep_of_label.setdefault(int(label[i]), int(i))
+    sizes = np.bincount(label, minlength=label.max() + 1 if n else 0)
+    rows = []
+    for i, pid in enumerate(panel_ids):
+        rep = rep_of_label[int(label[i])]
+        kind = None
+        if rep != i:
+            kind = "exact" if sha256[i] == sha256[rep] else "near"
+        rows.append({
+            "panel_id": pid,
+            "dup_cluster": panel_ids[rep],
+            "dup_of": None if rep == i else panel_ids[rep],
+            "dup_kind": kind,
+            "dup_cluster_size": int(sizes[label[i]]),
+        })
+    return pa.Table.from_pylist(rows, schema=PANEL_DEDUP)
+
+
+class DedupStage(GlobalStage):
+    name = "dedup"
+    output_table = "panel_dedup"
+    requires = {"panels": ("panel_id", "source_width", "source_height"),
+                "panel_hashes": ("panel_id", "sha256", "phash", "dhash")}
+
+    def __init__(self, k: int = DEFAULT_K) -> None:
+        self.k = k
+
+    def compute(self, tables: dict[str, pa.Table]) -> pa.Table:
+        joined = tables["panels"].join(tables["panel_hashes"], "panel_id", join_type="inner").sort_by("panel_id")
+        pixels = (np.asarray(joined["source_width"].to_numpy(zero_copy_only=False), np.int64)
+                  * np.asarray(joined["source_height"].to_numpy(zero_copy_only=False), np.int64))
+        return clusters(joined["panel_id"].to_pylist(), joined["sha256"].to_pylist(),
+                        joined["phash"].to_numpy(zero_copy_only=False), pixels, self.k,
+                        dhash=joined["dhash"].to_numpy(zero_copy_only=False))

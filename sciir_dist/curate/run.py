@@ -39,8 +39,7 @@ STAGES: dict[str, Callable[[CurateConfig], Stage | GlobalStage]] = {
 PIPELINE = tuple(STAGES)
 
 
-def make_stage(name: str, cfg: CurateConfig) -> Stage:
-    """Module-level, so ``functools.partial(make_stage, ...)`` pickles to actors."""
+def make_stage(name: str, cfg: CurateConfig) -> Stage | GlobalStage:
     return STAGES[name](cfg)
 
 
@@ -102,7 +101,7 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
             job = TableBatchJob(
                 wh=wh, source_table="panels", source_version=version,
                 columns=tuple(c for c in stage.inputs if c not in blobs), blob_columns=blobs,
-                output_table=stage.output_table, key="panel_id", make_worker=functools.partial(make_stage, name, cfg),
+                output_table=stage.output_table, key="panel_id", make_worker=functools.partial(STAGES[name], cfg),
                 reject_rows=StageRejects(name),
             )
             r = stage.resources

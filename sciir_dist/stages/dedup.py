@@ -27,7 +27,9 @@ from schemas.tables import PANEL_DEDUP
 from sciir_dist.stages.base import GlobalStage
 
 DEFAULT_K = 6
-#: groups sharing a chunk value larger than this are compared in blocks
+#: groups sharing a chunk value up to this size are compared vectorised by offset
+SMALL_GROUP = 64
+#: larger groups are compared all-pairs in blocks of this many rows
 BLOCK = 2048
 
 
@@ -41,22 +43,34 @@ def near_pairs(hashes: np.ndarray, k: int = DEFAULT_K) -> np.ndarray:
     """Index pairs (i < j) with Hamming(hashes[i], hashes[j]) <= k."""
     h = np.asarray(hashes, dtype=np.uint64)
     found: list[np.ndarray] = []
+
+    def keep(a: np.ndarray, c: np.ndarray) -> None:
+        close = np.bitwise_count(h[a] ^ h[c]) <= k
+        a, c = a[close], c[close]
+        found.append(np.stack([np.minimum(a, c), np.maximum(a, c)], axis=1))
+
     for lo, hi in chunk_bounds(k):
         key = (h >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
         order = np.argsort(key, kind="stable")
         sk = key[order]
         starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
-        ends = np.concatenate([starts[1:], [len(sk)]])
-        for s, e in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1]):
-            members = order[s:e]
-            for b in range(0, len(members), BLOCK):
-                block = members[b : b + BLOCK]
-                rest = members[b:]
-                d = np.bitwise_count(h[block][:, None] ^ h[rest][None, :])
-                ii, jj = np.nonzero(d <= k)
+        sizes = np.diff(np.concatenate([starts, [len(sk)]]))
+        size_of = np.repeat(sizes, sizes)
+        # small groups: compare each member with the next d members, vectorised over all groups
+        small = size_of <= SMALL_GROUP
+        for d in range(1, min(SMALL_GROUP, int(sizes.max(initial=1)))):
+            same = (sk[:-d] == sk[d:]) & small[:-d]
+            if not same.any():
+                break
+            keep(order[:-d][same], order[d:][same])
+        # large groups (many near-identical images): blockwise all-pairs within the group
+        for s, n in zip(starts[sizes > SMALL_GROUP], sizes[sizes > SMALL_GROUP]):
+            members = order[s : s + n]
+            for b in range(0, n, BLOCK):
+                block, rest = members[b : b + BLOCK], members[b:]
+                ii, jj = np.nonzero(np.bitwise_count(h[block][:, None] ^ h[rest][None, :]) <= k)
                 a, c = block[ii], rest[jj]
-                keep = a < c
-                found.append(np.stack([a[keep], c[keep]], axis=1))
+                found.append(np.stack([a[a < c], c[a < c]], axis=1))
     if not found:
         return np.empty((0, 2), np.int64)
     return np.unique(np.concatenate(found), axis=0)

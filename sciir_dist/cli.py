@@ -268,10 +268,11 @@ def demo(
     articles: Annotated[int, typer.Option(help="Synthetic articles to generate.")] = 12,
     engine: Annotated[EngineName, typer.Option()] = EngineName.spark,
 ) -> None:
-    """Synthesize a small corpus, ingest it with Spark, print stats and an example query."""
+    """Synthesize a corpus, ingest it with Spark, curate it on Ray (offline models), print stats and queries."""
+    from sciir_dist.curate.run import run_curate
     from sciir_dist.engines.base import make_engine
     from sciir_dist.ingest.run import run_ingest
-    from sciir_dist.query import query, stats as get_stats
+    from sciir_dist.query import query, sql, stats as get_stats
     from sciir_dist.synth.corpus import generate
 
     corpus, data = workdir / "corpus", workdir / "warehouse"
@@ -281,15 +282,22 @@ def demo(
     out.rule("2. ingest (Spark)")
     wh = Warehouse(str(data))
     run_ingest([str(corpus)], wh, make_engine(engine.value), params={"demo": True}).render(out)
-    out.rule("3. stats")
+    out.rule("3. curate (Ray, offline backends): hash, dedup, filter")
+    run_curate(wh, ["hash", "dedup", "filter"], params={"demo": True}).render(out)
+    out.rule("4. stats")
     s = get_stats(wh)
     for name, info in s["tables"].items():
-        out.print(f"  {name:10s} {info['rows']:6d} rows (version {info['version']})")
+        out.print(f"  {name:13s} {info['rows']:6d} rows (version {info['version']})")
     for reason, n in s["rejects_by_reason"].items():
         out.print(f"  rejected {reason}: {n}")
-    out.rule("4. query: panels with a letter")
-    _print(query(wh, "panels", where="panel_letter IS NOT NULL", columns=["panel_id", "panel_letter", "bbox", "sub_caption"], limit=8), Fmt.table)
-    out.print(f"\nwarehouse: {data}\ntry: sciir query panels --data {data} --where \"panel_letter = 'a'\"")
+    out.rule("5. query: filter decisions and duplicate clusters")
+    _print(sql(wh, "SELECT filter_decision, filter_category, count(*) AS panels FROM panel_filter GROUP BY 1, 2 ORDER BY 3 DESC"),
+           Fmt.table)
+    _print(query(wh, "panels", where="dup_of IS NOT NULL", columns=["panel_id", "dup_of", "dup_kind"], limit=8), Fmt.table)
+    out.rule("6. query: kept panels with a letter")
+    _print(query(wh, "panels", where="panel_letter IS NOT NULL AND filter_decision = 'KEEP' AND dup_of IS NULL",
+                 columns=["panel_id", "panel_letter", "bbox", "sub_caption"], limit=6), Fmt.table)
+    out.print(f"\nwarehouse: {data}\ntry: sciir query panels --data {data} --where \"filter_review\"")
 
 
 def _print(table, fmt: Fmt) -> None:

@@ -21,15 +21,19 @@ from sciir_dist.warehouse import Warehouse, write_fragments
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        # A local instance stays on loopback: without this Ray swaps 127.0.0.1
+        # for the host's "remotely reachable" interface address.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     from ray.data import DataContext
 
     DataContext.get_current().enable_progress_bars = False

@@ -84,7 +84,7 @@ def _schematic(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
     if rng.random() < 0.5:  # a background band or compartment, as many schematics have
         y0 = rng.uniform(0.1, 0.5)
         ax.add_patch(Rectangle((0.08, y0), 0.84, rng.uniform(0.1, 0.3), fc=PALETTE[int(rng.integers(len(PALETTE)))],
-                               alpha=0.18, ec="none"))
+                               alpha=0.3, ec="none"))
     for i, (x, y, name) in enumerate(centers):
         color = PALETTE[int(rng.integers(len(PALETTE)))]
         shape = int(rng.integers(4))

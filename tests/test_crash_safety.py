@@ -38,16 +38,16 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait(30)
 
 
-@pytest.mark.parametrize("engine,when", [("spark", "after-panels-commit"), ("local", "mid-processing")])
+@pytest.mark.parametrize("engine,when", [("spark", "between-commits"), ("local", "mid-processing")])
 def test_kill_and_rerun(engine, when, corpus, spark_warehouse, local_engine, tmp_path):
     data = tmp_path / "wh"
     proc = _start(corpus, data, engine)
     deadline = time.monotonic() + 240
-    if when == "after-panels-commit":
-        # version 1 is the empty table; 2 is this run's commit. Kill right then,
-        # before figures/articles/sources are committed.
-        while _versions(data / "panels.lance") < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.005)
+    if when == "between-commits":
+        # version 1 is the empty table; 2 is this run's first commit (rejects).
+        # Kill right then, before panels/figures/articles/sources are committed.
+        while _versions(data / "rejects.lance") < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.002)
     else:
         while not (data / "runs.lance").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -55,8 +55,8 @@ def test_kill_and_rerun(engine, when, corpus, spark_warehouse, local_engine, tmp
     assert proc.poll() is None, "the run finished before it could be killed"
     _kill(proc)
     wh = Warehouse(str(data))
-    if when == "after-panels-commit":
-        assert wh.count("panels") > 0 and wh.count("sources") == 0  # a genuinely partial state
+    if when == "between-commits":
+        assert wh.count("rejects") > 0 and wh.count("sources") == 0  # a genuinely partial state
     run_ingest([str(corpus)], wh, local_engine)
     for t in DATA_TABLES:
         keys = wh.read(t, [key_of(t)]).column(key_of(t))

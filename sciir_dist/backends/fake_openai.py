@@ -245,10 +245,6 @@ class FakeOpenAI:
             }
         )
 
-    # -- inspection -------------------------------------------------------
-    def requests_for(self, key: str) -> int:
-        return self.tries.get(key, 0)
-
 
 def main(argv: list[str] | None = None) -> None:
     """Run the fake server in the foreground (for benches and manual tests)."""

@@ -28,9 +28,6 @@ from typing import Any, Callable
 
 import jsonschema
 
-TRANSPORT_KINDS = ("rate_limited", "server_error", "timeout", "connection", "http_error")
-CONTENT_KINDS = ("empty_content", "malformed_json", "schema_invalid", "invalid")
-
 
 class VLMError(Exception):
     def __init__(self, kind: str, detail: str = "") -> None:

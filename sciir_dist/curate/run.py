@@ -36,7 +36,6 @@ STAGES: dict[str, Callable[[CurateConfig], Stage | GlobalStage]] = {
     "dedup": lambda cfg: DedupStage(),
     "filter": lambda cfg: FilterStage(cfg.vision),
 }
-PIPELINE = tuple(STAGES)
 
 
 def make_stage(name: str, cfg: CurateConfig) -> Stage | GlobalStage:
@@ -58,8 +57,8 @@ class StageRejects:
         ]
 
 
-def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[int], list[str]]:
-    """(panels version, row indices to process, their panel ids)."""
+def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[int]]:
+    """(pinned panels version, row indices of the panels to process)."""
     panels = wh.open("panels")
     keys = panels.to_table(columns=["panel_id"]).column("panel_id")
     done = wh.read(stage.output_table, ["panel_id"]).column("panel_id") if wh.exists(stage.output_table) else pa.array([], pa.string())
@@ -68,7 +67,7 @@ def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[in
         rejected = wh.read("rejects", ["item"], where=f"stage = '{stage.name}'").column("item")
         skip = pc.or_(skip, pc.is_in(keys, value_set=rejected.combine_chunks()))
     todo = pc.indices_nonzero(pc.invert(skip))
-    return panels.version, todo.to_pylist(), keys.take(todo).to_pylist()
+    return panels.version, todo.to_pylist()
 
 
 def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateConfig(), address: str | None = None,
@@ -95,7 +94,7 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
                 continue
             wh.ensure(stage.output_table)
             wh.ensure("rejects")
-            version, indices, _ = plan(wh, stage, retry_rejects)
+            version, indices = plan(wh, stage, retry_rejects)
             summary.rows_in += len(indices)
             blobs = tuple(c for c in stage.inputs if c in blob_columns(wh.open("panels").schema) or c == "image")
             job = TableBatchJob(

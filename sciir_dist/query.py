@@ -7,7 +7,7 @@ import json
 
 import pyarrow as pa
 
-from schemas.tables import STAGE_TABLES, TABLES, blob_columns
+from schemas.tables import STAGE_TABLES, TABLES
 from sciir_dist.warehouse import Warehouse
 
 
@@ -22,7 +22,7 @@ def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str
     if not wh.exists(table):
         raise ValueError(f"no table {table!r} in {wh.root} (have: {', '.join(table_names(wh)) or 'none'})")
     ds = wh.open(table)
-    blobs = set(blob_columns(ds.schema)) | {f.name for f in ds.schema if "blob" in str(f.type)}
+    blobs = wh.blob_columns(table)
     if columns:
         unknown = [c for c in columns if c not in ds.schema.names]
         if unknown:
@@ -40,10 +40,10 @@ def _panels_with_stages(wh: Warehouse, where: str | None, columns: list[str] | N
     import duckdb
 
     con = duckdb.connect()
-    con.register("p", _plain(wh, "panels"))
+    con.register("p", wh.read("panels"))
     select, joins = ["p.*"], []
     for i, t in enumerate(t for t in STAGE_TABLES if wh.exists(t)):
-        stage = _plain(wh, t)
+        stage = wh.read(t)
         con.register(f"s{i}", stage)
         extra = [c for c in stage.column_names if c != "panel_id" and c not in select]
         select += [f's{i}."{c}"' for c in extra if c not in ("sha256",)]
@@ -57,13 +57,6 @@ def _panels_with_stages(wh: Warehouse, where: str | None, columns: list[str] | N
         raise ValueError(f"bad query on panels: {exc}") from None
 
 
-def _plain(wh: Warehouse, table: str) -> pa.Table:
-    """All non-blob columns of a table."""
-    ds = wh.open(table)
-    blobs = set(blob_columns(ds.schema)) | {f.name for f in ds.schema if "blob" in str(f.type)}
-    return ds.to_table(columns=[n for n in ds.schema.names if n not in blobs])
-
-
 def sql(wh: Warehouse, statement: str) -> pa.Table:
     """DuckDB over the warehouse tables (image bytes are left out)."""
     import duckdb
@@ -75,7 +68,7 @@ def sql(wh: Warehouse, statement: str) -> pa.Table:
         referenced = set(table_names(wh))
     for name in table_names(wh):
         if name in referenced:
-            con.register(name, _plain(wh, name))
+            con.register(name, wh.read(name))
     return con.sql(statement).to_arrow_table()
 
 

@@ -85,9 +85,16 @@ class Warehouse:
             return (schema or pa.schema([])).empty_table().select(columns or (schema.names if schema else []))
         ds = self.open(table)
         if columns is None:
-            blobs = set(blob_columns(ds.schema)) | set(blob_columns(schema) if schema else [])
+            blobs = self.blob_columns(table)
             columns = [n for n in ds.schema.names if n not in blobs]
         return ds.to_table(columns=columns, filter=where)
+
+    def blob_columns(self, table: str) -> set[str]:
+        """Columns holding image bytes: declared blobs, and Lance blob types
+        (whose field metadata Lance may not hand back)."""
+        schema = self.open(table).schema
+        declared = blob_columns(schema_of(table)) if table in TABLES else []
+        return set(declared) | set(blob_columns(schema)) | {f.name for f in schema if "blob" in str(f.type)}
 
     def read_blob(self, table: str, column: str, where: str) -> list[bytes]:
         ds = self.open(table)

@@ -177,6 +177,7 @@ PANEL_FILTER = pa.schema(
         pa.field("filter_backend", pa.string()),  # openai | offline
         pa.field("filter_model", pa.string()),
         pa.field("filter_prompt_version", pa.string()),
+        pa.field("ocr_lines", pa.list_(pa.string())),  # offline backend: PP-OCR text lines, reused downstream
     ]
 )
 
@@ -189,10 +190,107 @@ PANEL_DEDUP = pa.schema(
         pa.field("dup_of", pa.string()),  # null for representatives
         pa.field("dup_kind", pa.string()),  # exact | near
         pa.field("dup_cluster_size", pa.int32()),
+        # near-duplicate of a benchmark sample's source panel (training must exclude it)
+        pa.field("bench_leak", pa.bool_()),
+        pa.field("bench_leak_sample", pa.string()),
     ]
 )
 
 TABLES["panel_dedup"] = (PANEL_DEDUP, "panel_id")
 
-#: stage output tables shown with `sciir query panels`
-STAGE_TABLES = ("panel_hashes", "panel_dedup", "panel_filter")
+TEXT_EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
+OFFLINE_IMAGE_EMBEDDING_DIM = 1280  # EfficientNet-Lite0 pooled features
+
+
+def panel_embeddings_schema(image_dim: int = OFFLINE_IMAGE_EMBEDDING_DIM) -> pa.Schema:
+    """Vectors are fixed-size lists (what Lance vector indices need), so the
+    image dimension is part of the table's schema: it is fixed by the first
+    image model that fills the table."""
+    return pa.schema(
+        [
+            pa.field("panel_id", pa.string(), nullable=False),
+            pa.field("image_embedding", pa.list_(pa.float32(), image_dim)),  # L2-normalised
+            pa.field("image_model", pa.string()),  # e.g. efficientnet-lite0, open_clip:ViT-B-32:laion2b_s34b_b79k
+            pa.field("text_embedding", pa.list_(pa.float32(), TEXT_EMBEDDING_DIM)),  # caption, L2-normalised
+            pa.field("text_model", pa.string()),
+            pa.field("text_source", pa.string()),  # sub_caption | caption | none
+            pa.field("embed_backend", pa.string()),  # open_clip | offline
+        ]
+    )
+
+
+TABLES["panel_embeddings"] = (panel_embeddings_schema(), "panel_id")
+
+TRACKS = ("EntityStructure", "ScientificProcess", "ScientificLaw")
+
+PANEL_CLASSIFY = pa.schema(
+    [
+        pa.field("panel_id", pa.string(), nullable=False),
+        # relevance 1-10 per semiotic track (relevance, not quality)
+        pa.field("score_entity_structure", pa.int8()),
+        pa.field("score_scientific_process", pa.int8()),
+        pa.field("score_scientific_law", pa.int8()),
+        pa.field("labels", pa.list_(pa.string())),  # tracks scored >= tau
+        pa.field("low_reasoning", pa.bool_()),  # no label: excluded from training
+        pa.field("classify_rationale", pa.string()),
+        pa.field("classify_backend", pa.string()),
+        pa.field("classify_model", pa.string()),
+        pa.field("classify_prompt_version", pa.string()),
+    ]
+)
+
+TABLES["panel_classify"] = (PANEL_CLASSIFY, "panel_id")
+
+PANEL_ANNOTATIONS = pa.schema(
+    [
+        pa.field("panel_id", pa.string(), nullable=False),
+        pa.field("reasoning", pa.string()),  # JSON {Track: {terms, visualization} | null}
+        pa.field("sci_rcot", pa.string()),
+        pa.field("rendered_text", pa.list_(pa.string())),
+        pa.field("abstract_prompt", pa.string()),
+        pa.field("retained_text", pa.list_(pa.string())),
+        pa.field("term_count", pa.int32()),
+        pa.field("sci_rcot_tokens", pa.int32()),  # WordPiece tokens (bundled MiniLM tokenizer)
+        pa.field("abstract_prompt_tokens", pa.int32()),
+        pa.field("annotate_backend", pa.string()),
+        pa.field("annotate_vision_model", pa.string()),
+        pa.field("annotate_text_model", pa.string()),
+        pa.field("annotate_prompt_version", pa.string()),
+    ]
+)
+
+TABLES["panel_annotations"] = (PANEL_ANNOTATIONS, "panel_id")
+
+ARTICLE_DISCIPLINE = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("discipline", pa.string()),  # one of the five main categories
+        pa.field("discipline_source", pa.string()),  # table | llm | offline
+        pa.field("discipline_evidence", pa.string()),  # the subject terms that decided it
+        pa.field("discipline_backend", pa.string()),
+        pa.field("discipline_model", pa.string()),
+        pa.field("discipline_prompt_version", pa.string()),
+    ]
+)
+
+TABLES["article_discipline"] = (ARTICLE_DISCIPLINE, "article_id")
+
+BENCH_SAMPLES = pa.schema(
+    [
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("mode", pa.string()),  # IF | IR
+        pa.field("group", pa.string()),
+        pa.field("prompt", pa.string()),
+        pa.field("sci_rcot", pa.string()),
+        pa.field("abstract_prompt", pa.string()),
+        pa.field("reasoning", pa.string()),
+        pa.field("labels", pa.list_(pa.string())),
+        pa.field("retained_text", pa.list_(pa.string())),
+        pa.field("source", pa.string()),  # published:<mode>/<group>/<file> or the source panel_id
+    ]
+)
+
+TABLES["bench_samples"] = (BENCH_SAMPLES, "sample_id")
+
+#: per-panel stage output tables shown with `sciir query panels`
+STAGE_TABLES = ("panel_hashes", "panel_embeddings", "panel_dedup", "panel_filter", "panel_classify", "panel_annotations")

@@ -144,17 +144,26 @@ def ingest(
 @app.command()
 def curate(
     data: DataOpt,
-    stages: Annotated[str, typer.Option(help="Comma-separated stages to run, in order.")] = "hash",
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to run, in order: hash, embed, dedup, filter, "
+                                             "discipline, classify, annotate.")] = "hash",
     address: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="Ray cluster address (default: local Ray).")] = None,
     retry_rejects: Annotated[bool, typer.Option(help="Also re-run panels this stage rejected before.")] = False,
     commit_every: Annotated[int, typer.Option(help="Commit stage output every N panels (checkpoint).")] = 2000,
     batch_size: Annotated[Optional[int], typer.Option(help="Panels per actor call (default: the stage's own).")] = None,
     vlm_url: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_URL", help="OpenAI-compatible base URL of the vision model (default: offline backends).")] = None,
-    vlm_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_MODEL", help="Vision model name at --vlm-url.")] = None,
+    vlm_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_MODEL", help="Vision model name at --vlm-url (filter, classify, annotate a/b).")] = None,
+    text_url: Annotated[Optional[str], typer.Option(envvar="SCIIR_TEXT_URL", help="OpenAI-compatible base URL of the text model (default: --vlm-url).")] = None,
+    text_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_TEXT_MODEL", help="Text model name (discipline fallback, annotate c; default: --vlm-model).")] = None,
     vlm_max_in_flight: Annotated[int, typer.Option(help="Requests in flight per actor.")] = 64,
-    vlm_budget: Annotated[Optional[int], typer.Option(help="Most HTTP requests per actor per run.")] = None,
+    vlm_budget: Annotated[Optional[int], typer.Option(help="Most HTTP requests per model role in this run, over all actors.")] = None,
     vlm_retries: Annotated[int, typer.Option(help="Retries per request on 429/5xx/timeouts/dropped connections.")] = 4,
     vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
+    clip_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_CLIP_MODEL", help="open_clip architecture (e.g. ViT-B-32) or config .json for embed (default: offline EfficientNet-Lite0).")] = None,
+    clip_pretrained: Annotated[Optional[str], typer.Option(envvar="SCIIR_CLIP_PRETRAINED", help="open_clip pretrained tag or local checkpoint path (default: random weights).")] = None,
+    embed_gpus: Annotated[float, typer.Option(help="GPUs per embed actor when the cluster has GPUs.")] = 1.0,
+    tau: Annotated[int, typer.Option(help="classify: a track is a label when its relevance score is >= tau.")] = 7,
+    dedup_k: Annotated[int, typer.Option(help="dedup: pHash Hamming distance for near duplicates.")] = 6,
+    dedup_cosine: Annotated[float, typer.Option(help="dedup: image-embedding cosine for duplicates.")] = 0.95,
     storage_option: StorageOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -163,22 +172,29 @@ def curate(
     The API key is read from SCIIR_VLM_API_KEY only."""
     from sciir_dist.backends.openai import EndpointSettings
     from sciir_dist.curate.run import CurateConfig, run_curate
+    from sciir_dist.stages.embed import ClipSettings
 
     wh = _warehouse(data, storage_option)
     names = [s.strip() for s in stages.split(",") if s.strip()]
-    vision = None
-    if vlm_url:
-        if not vlm_model:
-            raise typer.BadParameter("--vlm-url needs --vlm-model")
-        vision = EndpointSettings(url=vlm_url, model=vlm_model, max_in_flight=vlm_max_in_flight, budget=vlm_budget,
-                                  max_retries=vlm_retries, timeout_s=vlm_timeout, cache_uri=f"{wh.root}/_cache/vlm",
-                                  cache_options=wh.storage_options)
+
+    def endpoint(url: str | None, model: str | None, flag: str) -> EndpointSettings | None:
+        if not url:
+            return None
+        if not model:
+            raise typer.BadParameter(f"--{flag}-url needs --{flag}-model")
+        return EndpointSettings(url=url, model=model, max_in_flight=vlm_max_in_flight, budget=vlm_budget,
+                                max_retries=vlm_retries, timeout_s=vlm_timeout, cache_uri=f"{wh.root}/_cache/vlm",
+                                cache_options=wh.storage_options)
+
+    vision = endpoint(vlm_url, vlm_model, "vlm")
+    text = endpoint(text_url or vlm_url, text_model or vlm_model, "text")
+    cfg = CurateConfig(vision=vision, text=text, clip=ClipSettings(clip_model, clip_pretrained) if clip_model else None,
+                       embed_gpus=embed_gpus, tau=tau, dedup_k=dedup_k, dedup_cosine=dedup_cosine)
     try:
-        summary = run_curate(wh, names, cfg=CurateConfig(vision=vision), address=address, retry_rejects=retry_rejects,
-                             commit_every=commit_every,
-                             batch_size=batch_size,
+        summary = run_curate(wh, names, cfg=cfg, address=address, retry_rejects=retry_rejects,
+                             commit_every=commit_every, batch_size=batch_size,
                              params={"address": address, "storage_options": wh.storage_options}, progress=progress)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if json_out:
         print(json.dumps(summary.as_dict()))
@@ -191,18 +207,27 @@ def query_cmd(
     data: DataOpt,
     table: Annotated[str, typer.Argument(help="Table name, e.g. panels.")],
     where: Annotated[Optional[str], typer.Option(help="SQL filter, e.g. \"panel_letter = 'a'\".")] = None,
-    columns: Annotated[Optional[str], typer.Option(help="Comma-separated columns (default: all but image bytes).")] = None,
+    columns: Annotated[Optional[str], typer.Option(help="Comma-separated columns (default: all but image bytes and vectors).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Maximum rows.")] = 20,
+    near_text: Annotated[Optional[str], typer.Option(help="panels only: the panels closest to this text.")] = None,
+    near_image: Annotated[Optional[Path], typer.Option(help="panels only: the panels closest to this image file.")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, json (lines) or csv.")] = Fmt.table,
     storage_option: StorageOpt = None,
 ) -> None:
-    """Show rows of a warehouse table."""
-    from sciir_dist.query import query
+    """Show rows of a warehouse table, or (panels) the nearest panels to a text or an image."""
+    from sciir_dist.query import near, query
 
     cols = [c.strip() for c in columns.split(",")] if columns else None
+    wh = _warehouse(data, storage_option)
     try:
-        result = query(_warehouse(data, storage_option), table, where=where, columns=cols, limit=limit)
-    except ValueError as exc:
+        if near_text is not None or near_image is not None:
+            if table != "panels":
+                raise ValueError("--near-text / --near-image search panels")
+            image = near_image.read_bytes() if near_image else None
+            result = near(wh, text=near_text, image=image, where=where, columns=cols, limit=limit or 10)
+        else:
+            result = query(wh, table, where=where, columns=cols, limit=limit)
+    except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from None
     _print(result, fmt)
 
@@ -268,11 +293,11 @@ def demo(
     articles: Annotated[int, typer.Option(help="Synthetic articles to generate.")] = 12,
     engine: Annotated[EngineName, typer.Option()] = EngineName.spark,
 ) -> None:
-    """Synthesize a corpus, ingest it with Spark, curate it on Ray (offline models), print stats and queries."""
-    from sciir_dist.curate.run import run_curate
+    """Synthesize a corpus, ingest it with Spark, curate it on Ray (offline models), print stats, labels and a vector query."""
+    from sciir_dist.curate.run import STAGES, run_curate
     from sciir_dist.engines.base import make_engine
     from sciir_dist.ingest.run import run_ingest
-    from sciir_dist.query import query, sql, stats as get_stats
+    from sciir_dist.query import near, query, sql, stats as get_stats
     from sciir_dist.synth.corpus import generate
 
     corpus, data = workdir / "corpus", workdir / "warehouse"
@@ -282,21 +307,29 @@ def demo(
     out.rule("2. ingest (Spark)")
     wh = Warehouse(str(data))
     run_ingest([str(corpus)], wh, make_engine(engine.value), params={"demo": True}).render(out)
-    out.rule("3. curate (Ray, offline backends): hash, dedup, filter")
-    run_curate(wh, ["hash", "dedup", "filter"], params={"demo": True}).render(out)
+    out.rule("3. curate (Ray, offline backends): " + ", ".join(STAGES))
+    run_curate(wh, list(STAGES), params={"demo": True}).render(out)
     out.rule("4. stats")
     s = get_stats(wh)
     for name, info in s["tables"].items():
-        out.print(f"  {name:13s} {info['rows']:6d} rows (version {info['version']})")
+        out.print(f"  {name:18s} {info['rows']:6d} rows (version {info['version']})")
     for reason, n in s["rejects_by_reason"].items():
         out.print(f"  rejected {reason}: {n}")
-    out.rule("5. query: filter decisions and duplicate clusters")
+    out.rule("5. filter decisions, duplicate clusters, disciplines")
     _print(sql(wh, "SELECT filter_decision, filter_category, count(*) AS panels FROM panel_filter GROUP BY 1, 2 ORDER BY 3 DESC"),
            Fmt.table)
     _print(query(wh, "panels", where="dup_of IS NOT NULL", columns=["panel_id", "dup_of", "dup_kind"], limit=8), Fmt.table)
-    out.rule("6. query: kept panels with a letter")
-    _print(query(wh, "panels", where="panel_letter IS NOT NULL AND filter_decision = 'KEEP' AND dup_of IS NULL",
-                 columns=["panel_id", "panel_letter", "bbox", "sub_caption"], limit=6), Fmt.table)
+    _print(sql(wh, "SELECT discipline, discipline_source, count(*) AS articles FROM article_discipline GROUP BY 1, 2 ORDER BY 3 DESC"),
+           Fmt.table)
+    out.rule("6. semiotic labels (tau = 7) and an annotation")
+    _print(sql(wh, "SELECT array_to_string(labels, ' + ') AS labels, count(*) AS panels FROM panel_classify "
+                   "GROUP BY 1 ORDER BY 2 DESC"), Fmt.table)
+    _print(query(wh, "panels", where="annotate_backend IS NOT NULL",
+                 columns=["panel_id", "labels", "term_count", "abstract_prompt"], limit=3), Fmt.table)
+    out.rule("7. vector query: panels nearest to a text")
+    text = "the signal process"
+    out.print(f"sciir query panels --near-text {text!r}")
+    _print(near(wh, text=text, limit=5, columns=["panel_id", "sub_caption", "labels"]), Fmt.table)
     out.print(f"\nwarehouse: {data}\ntry: sciir query panels --data {data} --where \"filter_review\"")
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.tables import STAGE_TABLES, TABLES
-from sciir_dist.warehouse import Warehouse
+from sciir_dist.warehouse import Warehouse, sql_list
 
 
 def table_names(wh: Warehouse) -> list[str]:
@@ -35,26 +36,90 @@ def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str
     return ds.to_table(columns=columns, filter=where, limit=limit)
 
 
-def _panels_with_stages(wh: Warehouse, where: str | None, columns: list[str] | None, limit: int | None) -> pa.Table:
-    """`panels` with every curation stage's output joined on panel_id."""
+VECTOR_COLUMNS = ("image_embedding", "text_embedding")
+
+
+def _panels_with_stages(wh: Warehouse, where: str | None, columns: list[str] | None, limit: int | None,
+                        extra: pa.Table | None = None, order_by: str | None = None) -> pa.Table:
+    """`panels` with every curation stage's output joined on panel_id (and the
+    article's discipline on article_id). Vectors only when asked for by name.
+    ``extra`` (panel_id + columns) is inner-joined, e.g. search similarities."""
     import duckdb
 
     con = duckdb.connect()
     con.register("p", wh.read("panels"))
     select, joins = ["p.*"], []
     for i, t in enumerate(t for t in STAGE_TABLES if wh.exists(t)):
-        stage = wh.read(t)
+        wanted = [c for c in wh.open(t).schema.names if c not in VECTOR_COLUMNS or c in (columns or ())]
+        stage = wh.read(t, wanted)
         con.register(f"s{i}", stage)
-        extra = [c for c in stage.column_names if c != "panel_id" and c not in select]
-        select += [f's{i}."{c}"' for c in extra if c not in ("sha256",)]
+        select += [f's{i}."{c}"' for c in stage.column_names if c not in ("panel_id", "sha256")]
         joins.append(f"LEFT JOIN s{i} USING (panel_id)")
+    if wh.exists("article_discipline"):
+        con.register("d", wh.read("article_discipline", ["article_id", "discipline", "discipline_source"]))
+        select += ["d.discipline", "d.discipline_source"]
+        joins.append("LEFT JOIN d USING (article_id)")
+    if extra is not None:
+        con.register("x", extra)
+        select += [f'x."{c}"' for c in extra.column_names if c != "panel_id"]
+        joins.append("JOIN x USING (panel_id)")
     view = f"SELECT {', '.join(select)} FROM p {' '.join(joins)}"
     cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-    q = f"SELECT {cols} FROM ({view}) AS panels" + (f" WHERE {where}" if where else "") + (f" LIMIT {int(limit)}" if limit else "")
+    q = (f"SELECT {cols} FROM ({view}) AS panels" + (f" WHERE {where}" if where else "")
+         + (f" ORDER BY {order_by}" if order_by else "") + (f" LIMIT {int(limit)}" if limit else ""))
     try:
         return con.sql(q).to_arrow_table()
     except duckdb.Error as exc:
         raise ValueError(f"bad query on panels: {exc}") from None
+
+
+#: a --where narrower than this many panels is pushed into the vector search
+PREFILTER_MAX = 100_000
+
+
+def near(wh: Warehouse, *, text: str | None = None, image: bytes | None = None, where: str | None = None,
+         columns: list[str] | None = None, limit: int = 10) -> pa.Table:
+    """Panels closest to a text or an image, best first, with ``similarity``
+    (cosine). Images are embedded with the tower that filled the table; text
+    goes through open_clip's text tower when the table holds open_clip
+    vectors, else it is matched against caption vectors (MiniLM)."""
+    import io
+
+    from PIL import Image
+
+    from sciir_dist.stages.embed import clip_settings_of, load_image_encoder
+    from sciir_dist.vectors import ensure_index, nearest
+
+    if (text is None) == (image is None):
+        raise ValueError("give exactly one of --near-text and --near-image")
+    if not wh.exists("panel_embeddings") or not wh.count("panel_embeddings"):
+        raise ValueError("no embeddings yet: run `sciir curate --stages embed` first")
+    models = set(wh.read("panel_embeddings", ["image_model"])["image_model"].to_pylist())
+    if len(models) > 1:
+        raise ValueError(f"panel_embeddings mixes image models {sorted(models)}: re-run embed with one of them")
+    clip = clip_settings_of(models.pop())
+    if image is not None:
+        column, vec = "image_embedding", load_image_encoder(clip).encode_images([Image.open(io.BytesIO(image))])[0]
+    elif clip is not None:
+        column, vec = "image_embedding", load_image_encoder(clip).encode_texts([text])[0]
+    else:
+        from sciir_dist.backends.minilm import shared
+
+        column, vec = "text_embedding", shared().encode([text])[0]
+    prefilter, k = None, limit
+    if where:
+        allowed = _panels_with_stages(wh, where, ["panel_id"], None)["panel_id"].to_pylist()
+        if len(allowed) <= PREFILTER_MAX:
+            prefilter = f"panel_id IN ({sql_list(allowed)})" if allowed else "false"
+        else:
+            k = limit * 20
+    ensure_index(wh, "panel_embeddings", column)
+    hits = nearest(wh, "panel_embeddings", column, vec, k, prefilter, ["panel_id"])
+    scores = pa.table({"panel_id": hits["panel_id"],
+                       "similarity": pc.subtract(1.0, hits["_distance"].cast(pa.float64())),
+                       "matched_on": pa.array([column] * hits.num_rows)})
+    return _panels_with_stages(wh, where, (["similarity", "matched_on", *columns] if columns else None), limit,
+                               extra=scores, order_by="similarity DESC")
 
 
 def sql(wh: Warehouse, statement: str) -> pa.Table:
@@ -78,8 +143,6 @@ def stats(wh: Warehouse) -> dict:
         ds = wh.open(name)
         out["tables"][name] = {"rows": ds.count_rows(), "version": ds.version}
     if wh.exists("rejects"):
-        import pyarrow.compute as pc
-
         reasons = wh.read("rejects", ["stage", "reason"])
         if reasons.num_rows:
             counts = pc.value_counts(pc.binary_join_element_wise(reasons["stage"], reasons["reason"], ":"))

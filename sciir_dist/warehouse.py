@@ -104,7 +104,7 @@ class Warehouse:
         return [b.read() for b in ds.take_blobs(column, ids=ids)]
 
     # -- writing ---------------------------------------------------------
-    def ensure(self, table: str):
+    def ensure(self, table: str, schema: pa.Schema | None = None):
         """Open ``table``, creating it empty if missing. Creation uses Lance's
         ``create`` mode, which fails rather than overwrites when a concurrent
         job created it first; then we simply open theirs."""
@@ -116,7 +116,7 @@ class Warehouse:
             pass
         try:
             return lance.write_dataset(
-                schema_of(table).empty_table(), self.uri(table), mode="create",
+                (schema or schema_of(table)).empty_table(), self.uri(table), mode="create",
                 storage_options=self.storage_options or None,
             )
         except (OSError, ValueError) as exc:
@@ -199,12 +199,15 @@ class Warehouse:
         return self.commit_upsert(table, frags, replace_keys={key_of(table): data.column(key_of(table)).to_pylist()})
 
 
-def write_fragments(wh: Warehouse, table: str, data: pa.Table | Iterable[pa.RecordBatch]) -> list[str]:
+def write_fragments(wh: Warehouse, table: str, data: pa.Table | Iterable[pa.RecordBatch],
+                    schema: pa.Schema | None = None) -> list[str]:
     """Write data files for ``table`` without committing; returns fragment
-    metadata as JSON strings (safe to send through Spark/Ray to the driver)."""
+    metadata as JSON strings (safe to send through Spark/Ray to the driver).
+    ``schema`` overrides the declared one (tables whose vector width depends
+    on the model)."""
     from lance.fragment import write_fragments as lance_write
 
-    schema = schema_of(table)
+    schema = schema or schema_of(table)
     if isinstance(data, pa.Table):
         data = conform(data, schema)
         if data.num_rows == 0:
@@ -240,7 +243,7 @@ def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
         if hit is None or not pc.any(hit).as_py():
             continue
         hits = {c: sorted(set(keys.column(c).filter(pc.is_in(keys.column(c), value_set=value_sets[c])).to_pylist())) for c in cols}
-        predicate = " OR ".join(f"{c} IN ({_sql_list(v)})" for c, v in hits.items() if v)
+        predicate = " OR ".join(f"{c} IN ({sql_list(v)})" for c, v in hits.items() if v)
         meta = frag.delete(predicate)
         if meta is None:
             removed.append(frag.fragment_id)
@@ -249,7 +252,7 @@ def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
     return updated, removed
 
 
-def _sql_list(values: list[str]) -> str:
+def sql_list(values: list[str]) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 

@@ -94,3 +94,17 @@ def warehouse_copy(tmp_path, spark_warehouse):
     dst = tmp_path / "wh"
     shutil.copytree(spark_warehouse[0].root, dst)
     return Warehouse(str(dst))
+
+
+@pytest.fixture(scope="session")
+def curated_warehouse(tmp_path_factory, spark_warehouse, ray_local):
+    """The test corpus through every curation stage with the offline
+    backends, once per session (read-only for tests; copy to modify)."""
+    from sciir_dist.curate.run import STAGES, run_curate
+    from sciir_dist.warehouse import Warehouse
+
+    dst = tmp_path_factory.mktemp("curated") / "wh"
+    shutil.copytree(spark_warehouse[0].root, dst)
+    wh = Warehouse(str(dst))
+    summary = run_curate(wh, list(STAGES), progress=False)  # all of them, in pipeline order
+    return wh, summary

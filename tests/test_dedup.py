@@ -42,6 +42,18 @@ def test_representative_is_largest_then_first_id():
     assert far_d["dup_of"].to_pylist() == [None, None]
 
 
+def test_embedding_neighbours_join_clusters_and_leakage_is_marked():
+    ids = ["p1", "p2", "p3", "p4"]
+    far = np.array([0, 0xFFFF, 0xFFFF0000, 0xFFFF00000000], np.uint64)  # no pHash pairs at all
+    t = clusters(ids, ["s1", "s2", "s3", "s4"], far, np.array([1, 5, 1, 1]), similar=[("p1", "p2")],
+                 bench_sources={"p1": "IR/All_Three/001.png", "missing": "x"})
+    rows = {r["panel_id"]: r for r in t.to_pylist()}
+    assert rows["p1"]["dup_of"] == "p2" and rows["p2"]["dup_cluster_size"] == 2
+    assert rows["p1"]["bench_leak"] and rows["p2"]["bench_leak"]  # the whole cluster is kept out of training
+    assert rows["p2"]["bench_leak_sample"] == "IR/All_Three/001.png"
+    assert not rows["p3"]["bench_leak"] and rows["p3"]["dup_of"] is None
+
+
 def test_dedup_recovers_manifest_groups(warehouse_copy, manifest, ray_local):
     wh = warehouse_copy
     run_curate(wh, ["hash", "dedup"], progress=False)

@@ -73,7 +73,9 @@ def request_key(body: dict) -> str:
 
 def sample(schema: dict, rng: random.Random, root: dict | None = None, n_items: int | None = None) -> Any:
     """A value valid for a (practical subset of) JSON Schema. Arrays inside one
-    object share a length, so parallel lists (terms / visualization) line up."""
+    object share a length, so parallel lists (terms / visualization) line up;
+    an array marked ``"x-substring-of": "<sibling>"`` quotes words of that
+    sibling string (rendered text that must appear in the prompt)."""
     root = root if root is not None else schema
     if "$ref" in schema:
         node: Any = root
@@ -95,7 +97,13 @@ def sample(schema: dict, rng: random.Random, root: dict | None = None, n_items: 
         props = schema.get("properties", {})
         required = set(schema.get("required", props))
         shared = rng.randint(1, 4)
-        return {k: sample(v, rng, root, shared) for k, v in props.items() if k in required or rng.random() < 0.5}
+        out = {k: sample(v, rng, root, shared) for k, v in props.items() if k in required or rng.random() < 0.5}
+        for k, v in props.items():  # "x-substring-of": items quoted from a sibling string
+            source = out.get(v.get("x-substring-of", ""))
+            if k in out and isinstance(source, str):
+                words = sorted(set(source.split()))
+                out[k] = rng.sample(words, min(len(words), len(out[k])))
+        return out
     if t == "array":
         lo = schema.get("minItems", 0)
         hi = schema.get("maxItems", lo + 4)

@@ -7,7 +7,7 @@ hosted APIs) that asks for JSON-Schema-constrained answers (SPEC §5).
 - answers that parse but are empty, not JSON, or violate the schema (or the
   caller's own rules) are re-asked with the error stated, a bounded number
   of times;
-- a per-client request budget;
+- a request budget, per client or shared by all clients of a run;
 - a persistent cache keyed by (model, messages, parameters, schema) on any
   fsspec URI, so a re-run never pays twice for an answer it already got;
 - the API key comes from an environment variable only and is never logged.
@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import jsonschema
 
+from sciir_dist.backends.budget import budget_for
+
 
 class VLMError(Exception):
     def __init__(self, kind: str, detail: str = "") -> None:
@@ -47,7 +49,8 @@ class EndpointSettings:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     max_reasks: int = 2
-    budget: int | None = None
+    budget: int | None = None  # most HTTP requests (per client, or per run with budget_counter)
+    budget_counter: str | None = None  # name of the run's shared counter actor (set by the driver)
     temperature: float = 0.0
     max_tokens: int | None = None
     cache_uri: str | None = None
@@ -72,6 +75,7 @@ class OpenAIClient:
     def __init__(self, settings: EndpointSettings) -> None:
         self.s = settings
         self.requests_sent = 0
+        self._budget = budget_for(settings.budget, settings.budget_counter)
         self._session = None
         self._sem: asyncio.Semaphore | None = None
         self._cache_fs = None
@@ -141,7 +145,7 @@ class OpenAIClient:
         session = await self._ensure()
         sent = 0
         for attempt in range(self.s.max_retries + 1):
-            if self.s.budget is not None and self.requests_sent >= self.s.budget:
+            if self._budget is not None and not await self._budget.take():
                 raise VLMError("budget_exhausted", f"request budget of {self.s.budget} spent")
             self.requests_sent += 1
             sent += 1

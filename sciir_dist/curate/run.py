@@ -4,6 +4,7 @@ Ray, and commit its output table and rejects at checkpoints."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass
@@ -13,13 +14,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.tables import blob_columns
-from sciir_dist.engines.ray import RayEngine, TableBatchJob
+from sciir_dist.engines.ray import RayEngine, TableBatchJob, start_counter
 from sciir_dist.ingest.model import reject_id_for
 from sciir_dist.progress import Summary, make_progress
 from sciir_dist.runs import RunRecorder
 from sciir_dist.stages.base import GlobalStage, Stage, StageResult
-from sciir_dist.stages.dedup import DedupStage
 from sciir_dist.backends.openai import EndpointSettings
+from sciir_dist.stages.annotate import AnnotateStage
+from sciir_dist.stages.classify import TAU, ClassifyStage
+from sciir_dist.stages.dedup import DEFAULT_COSINE as DEDUP_COSINE, DEFAULT_K as DEDUP_K, DedupStage
+from sciir_dist.stages.discipline import DisciplineStage
+from sciir_dist.stages.embed import ClipSettings, EmbedStage
 from sciir_dist.stages.filter import FilterStage
 from sciir_dist.stages.hash import HashStage
 from sciir_dist.warehouse import Warehouse, write_fragments
@@ -28,13 +33,24 @@ from sciir_dist.warehouse import Warehouse, write_fragments
 class CurateConfig:
     """Model backends of a curate run; None = the offline backend."""
 
-    vision: EndpointSettings | None = None
+    vision: EndpointSettings | None = None  # filter, classify, annotate (a), (b)
+    text: EndpointSettings | None = None  # discipline fallback, annotate (c)
+    clip: ClipSettings | None = None  # embed image tower; None = EfficientNet-Lite0
+    embed_gpus: float = 1.0  # GPUs per embed actor, when the cluster has GPUs
+    dedup_k: int = DEDUP_K
+    dedup_cosine: float = DEDUP_COSINE
+    tau: int = TAU
 
 
+#: every stage, in pipeline order
 STAGES: dict[str, Callable[[CurateConfig], Stage | GlobalStage]] = {
     "hash": lambda cfg: HashStage(),
-    "dedup": lambda cfg: DedupStage(),
+    "embed": lambda cfg: EmbedStage(cfg.clip, cfg.embed_gpus),
+    "dedup": lambda cfg: DedupStage(cfg.dedup_k, cfg.dedup_cosine),
     "filter": lambda cfg: FilterStage(cfg.vision),
+    "discipline": lambda cfg: DisciplineStage(cfg.text),
+    "classify": lambda cfg: ClassifyStage(cfg.vision, cfg.tau),
+    "annotate": lambda cfg: AnnotateStage(cfg.vision, cfg.text),
 }
 
 
@@ -58,16 +74,27 @@ class StageRejects:
 
 
 def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[int]]:
-    """(pinned panels version, row indices of the panels to process)."""
-    panels = wh.open("panels")
-    keys = panels.to_table(columns=["panel_id"]).column("panel_id")
-    done = wh.read(stage.output_table, ["panel_id"]).column("panel_id") if wh.exists(stage.output_table) else pa.array([], pa.string())
-    skip = pc.is_in(keys, value_set=pa.chunked_array([done], pa.string()).combine_chunks())
+    """(pinned source version, row indices of the rows to process): rows that
+    meet the stage's requirements and have no (done) output yet."""
+    source = wh.open(stage.source_table)
+    keys = source.to_table(columns=[stage.key]).column(stage.key).combine_chunks()
+
+    def key_set(table: str, where: str | None) -> pa.Array:
+        if not wh.exists(table):
+            return pa.array([], pa.string())
+        return wh.read(table, [stage.key], where=where).column(stage.key).combine_chunks()
+
+    for table, where in stage.requires.items():
+        if not wh.exists(table):
+            raise ValueError(f"stage {stage.name} needs {table}: run the stage that writes it first")
+    skip = pc.is_in(keys, value_set=key_set(stage.output_table, stage.done_filter()))
     if not retry_rejects:
-        rejected = wh.read("rejects", ["item"], where=f"stage = '{stage.name}'").column("item")
-        skip = pc.or_(skip, pc.is_in(keys, value_set=rejected.combine_chunks()))
+        rejected = wh.read("rejects", ["item"], where=f"stage = '{stage.name}'").column("item").combine_chunks()
+        skip = pc.or_(skip, pc.is_in(keys, value_set=rejected))
+    for table, where in stage.requires.items():
+        skip = pc.or_(skip, pc.invert(pc.is_in(keys, value_set=key_set(table, where))))
     todo = pc.indices_nonzero(pc.invert(skip))
-    return panels.version, todo.to_pylist()
+    return source.version, todo.to_pylist()
 
 
 def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateConfig(), address: str | None = None,
@@ -82,8 +109,11 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
     t0 = time.monotonic()
     engine = RayEngine(address)
     run = RunRecorder(wh, "curate", engine.name, dict(params or {}, stages=stages, retry_rejects=retry_rejects,
-                                                      vision=cfg.vision.__dict__ if cfg.vision else "offline"))
+                                                      vision=cfg.vision.__dict__ if cfg.vision else "offline",
+                                                      text=cfg.text.__dict__ if cfg.text else "offline",
+                                                      clip=cfg.clip.__dict__ if cfg.clip else "offline"))
     summary = Summary(job="curate", run_id=run.run_id)
+    cfg, counters = _shared_budgets(cfg, run.run_id)
     read = {"panels": wh.version("panels")}
     written: dict[str, int | None] = {}
     try:
@@ -92,16 +122,20 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
             if isinstance(stage, GlobalStage):
                 written.update(_run_global(wh, stage, summary))
                 continue
-            wh.ensure(stage.output_table)
+            out_schema = stage.output_schema()
+            _check_schema(wh, stage.output_table, out_schema)
+            wh.ensure(stage.output_table, out_schema)
             wh.ensure("rejects")
             version, indices = plan(wh, stage, retry_rejects)
             summary.rows_in += len(indices)
-            blobs = tuple(c for c in stage.inputs if c in blob_columns(wh.open("panels").schema) or c == "image")
+            source_schema = wh.open(stage.source_table).schema
+            blobs = tuple(c for c in stage.inputs if c in blob_columns(source_schema) or c == "image")
             job = TableBatchJob(
-                wh=wh, source_table="panels", source_version=version,
+                wh=wh, source_table=stage.source_table, source_version=version,
                 columns=tuple(c for c in stage.inputs if c not in blobs), blob_columns=blobs,
-                output_table=stage.output_table, key="panel_id", make_worker=functools.partial(STAGES[name], cfg),
-                reject_rows=StageRejects(name),
+                output_table=stage.output_table, key=stage.key, make_worker=functools.partial(STAGES[name], cfg),
+                reject_rows=StageRejects(name), output_schema=out_schema,
+                lookups=tuple((n, lk.table, lk.key, lk.column) for n, lk in stage.lookups.items()),
             )
             r = stage.resources
             items = engine.map_table(job, indices, batch_size=batch_size or r.batch_size, num_cpus=r.num_cpus,
@@ -114,14 +148,38 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
         summary.elapsed_s = time.monotonic() - t0
         run.finish(summary, read, written, error=f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        engine.release(counters)
+
+
+def _shared_budgets(cfg: CurateConfig, run_id: str) -> tuple[CurateConfig, list]:
+    """One budget counter actor per model role with a budget, so the budget
+    holds for the whole run however many actors ask."""
+    counters, changes = [], {}
+    for role in ("vision", "text"):
+        settings = getattr(cfg, role)
+        if settings is not None and settings.budget is not None:
+            name = f"sciir-budget-{run_id}-{role}"
+            counters.append(start_counter(name, settings.budget))
+            changes[role] = dataclasses.replace(settings, budget_counter=name)
+    return dataclasses.replace(cfg, **changes), counters
+
+
+def _check_schema(wh: Warehouse, table: str, schema: pa.Schema) -> None:
+    """A stage whose output width depends on its model (embeddings) cannot
+    append to a table made by a model of another width."""
+    if not wh.exists(table):
+        return
+    have = wh.open(table).schema
+    for f in schema:
+        if f.name in have.names and have.field(f.name).type != f.type:
+            raise ValueError(f"{table}.{f.name} holds {have.field(f.name).type}, this model writes {f.type}: "
+                             f"use the model the table was made with, or a fresh warehouse")
 
 
 def _run_global(wh: Warehouse, stage: GlobalStage, summary: Summary) -> dict[str, int | None]:
     """Whole-table stages run on the driver: read, compute, replace every row."""
-    missing = [t for t in stage.requires if not wh.exists(t)]
-    if missing:
-        raise ValueError(f"stage {stage.name} needs {missing}: run the stages that write them first")
-    out = stage.compute({t: wh.read(t, list(cols)) for t, cols in stage.requires.items()})
+    out = stage.compute(stage.load(wh))
     wh.ensure(stage.output_table)
     previous = wh.read(stage.output_table, ["panel_id"]).column("panel_id").to_pylist()
     frags = write_fragments(wh, stage.output_table, out)
@@ -143,7 +201,7 @@ def _commit_stream(wh: Warehouse, stage: Stage, items, total: int, commit_every:
     def commit() -> None:
         ids = [reject_id_for(stage.name, pid, "") for pid in pending["done"] + pending["rejected"]]
         written[stage.output_table] = wh.commit_upsert(stage.output_table, pending["output"],
-                                                       replace_keys={"panel_id": pending["done"]})
+                                                       replace_keys={stage.key: pending["done"]})
         written["rejects"] = wh.commit_upsert("rejects", pending["rejects"], replace_keys={"reject_id": ids})
         for v in pending.values():
             v.clear()

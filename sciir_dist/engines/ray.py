@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from sciir_dist.warehouse import Warehouse, write_fragments
+from sciir_dist.warehouse import Warehouse, sql_list, write_fragments
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -41,6 +41,16 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     DataContext.get_current().enable_progress_bars = False
 
 
+def start_counter(name: str, limit: int):
+    """A named counter actor every worker of the run can draw from (shared
+    request budgets); it lives as long as the driver's job. Returns the handle."""
+    import ray
+
+    from sciir_dist.backends.budget import Counter
+
+    return ray.remote(num_cpus=0)(Counter).options(name=name).remote(limit)
+
+
 @dataclass(frozen=True)
 class TableBatchJob:
     """What the actors need: where to read rows, what to call, where to write."""
@@ -54,6 +64,9 @@ class TableBatchJob:
     key: str  # key column of the output rows
     make_worker: Callable[[], Any]  # returns an object with .setup() and .process(pa.Table)
     reject_rows: Callable[[Any], list[dict]]  # worker result -> rejects rows
+    output_schema: pa.Schema | None = None  # None: the declared schema of output_table
+    #: extra batch columns: name -> (table, key, column), joined by key per batch
+    lookups: tuple[tuple[str, str, str, str], ...] = ()
 
 
 class _Actor:
@@ -68,8 +81,26 @@ class _Actor:
         self.job = job
         self.ds = lance.dataset(job.wh.uri(job.source_table), version=job.source_version,
                                 storage_options=job.wh.storage_options or None)
+        self.lookup_ds = {t: lance.dataset(job.wh.uri(t), storage_options=job.wh.storage_options or None)
+                          for t in {lk[1] for lk in job.lookups}}
         self.worker = job.make_worker()
         self.worker.setup()
+
+    def _join_lookups(self, table: pa.Table) -> pa.Table:
+        """Append looked-up columns (null where the other table has no row)."""
+        import pyarrow.compute as pc
+
+        by_source: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for name, tbl, key, col in self.job.lookups:
+            by_source.setdefault((tbl, key), []).append((name, col))
+        for (tbl, key), cols in by_source.items():
+            keys = [k for k in set(table.column(key).to_pylist()) if k is not None]
+            found = self.lookup_ds[tbl].to_table(columns=[key, *{c for _, c in cols}],
+                                                 filter=f"{key} IN ({sql_list(keys)})" if keys else "false")
+            pos = pc.index_in(table.column(key), value_set=found.column(key).combine_chunks())
+            for name, col in cols:
+                table = table.append_column(name, found.column(col).take(pos))
+        return table
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         idx = [int(i) for i in batch["index"]]
@@ -77,9 +108,11 @@ class _Actor:
         for col in self.job.blob_columns:
             data = [b.read() if b is not None else None for b in self.ds.take_blobs(col, indices=idx)]
             table = table.append_column(col, pa.array(data, pa.large_binary()))
+        if self.job.lookups:
+            table = self._join_lookups(table)
         result = self.worker.process(table)
         kinds, payloads = [], []
-        for f in write_fragments(self.job.wh, self.job.output_table, result.rows):
+        for f in write_fragments(self.job.wh, self.job.output_table, result.rows, self.job.output_schema):
             kinds.append("output")
             payloads.append(f)
         rejects = self.job.reject_rows(result)
@@ -103,6 +136,12 @@ class RayEngine:
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
         init_ray(address, num_cpus)
+
+    def release(self, actors: list) -> None:
+        import ray
+
+        for a in actors:
+            ray.kill(a)
 
     def map_table(self, job: TableBatchJob, indices: list[int], *, batch_size: int, num_cpus: float = 1.0,
                   num_gpus: float = 0.0, concurrency: int | None = None) -> Iterator[tuple[str, str]]:

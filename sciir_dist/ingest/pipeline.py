@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from sciir_dist.data.subject_categories import from_table
 from sciir_dist.ingest import image_folder, jats, sciir_json, subcaptions
 from sciir_dist.ingest import license as lic
 from sciir_dist.ingest.errors import Reject
@@ -144,7 +145,7 @@ def _article_row(art: Article, src: Source) -> dict:
         "abstract": art.abstract,
         "body": art.body,
         "subjects": art.subjects,
-        "discipline": None,
+        "discipline": (from_table(art.subjects or []) or (None,))[0],
         "license": art.license,
         "license_url": art.license_url,
         "source_uri": src.uri,

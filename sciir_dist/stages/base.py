@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
+
+from schemas.tables import schema_of
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,37 @@ class StageResult:
     rejects: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """A column from another table, joined onto each batch by key: the batch's
+    ``key`` column matches the same-named key column of ``table``."""
+
+    table: str
+    key: str
+    column: str
+
+
 class Stage(ABC):
     name: ClassVar[str]
     output_table: ClassVar[str]
     inputs: ClassVar[tuple[str, ...]]
+    #: the table whose rows the stage maps (one output row per input row)
+    source_table: ClassVar[str] = "panels"
+    key: ClassVar[str] = "panel_id"
+    #: batch column name -> where to look it up (captions, article text, labels)
+    lookups: ClassVar[dict[str, Lookup]] = {}
+    #: a row qualifies only if each table holds a row for its key matching the
+    #: SQL filter (e.g. classify only panels the filter kept)
+    requires: ClassVar[dict[str, str]] = {}
     resources: Resources = Resources()
+
+    def output_schema(self) -> pa.Schema:
+        return schema_of(self.output_table)
+
+    def done_filter(self) -> str | None:
+        """Output rows that count as done (None: any row). Lets a changed
+        model redo rows written by another one."""
+        return None
 
     def setup(self) -> None:
         """Load models once per worker (an actor's constructor calls it)."""
@@ -52,13 +80,20 @@ class Stage(ABC):
 
 
 class GlobalStage(ABC):
-    """A stage that needs every panel at once (e.g. dedup clusters). It reads
-    whole tables (``requires``: table -> columns) and returns the full output
-    table, which replaces the previous one row by row."""
+    """A stage that needs every panel at once (e.g. dedup clusters). ``load``
+    gathers its inputs (by default the ``requires`` columns of whole tables);
+    ``compute`` is pure and returns the full output table, which replaces the
+    previous one row by row."""
 
     name: ClassVar[str]
     output_table: ClassVar[str]
     requires: ClassVar[dict[str, tuple[str, ...]]]
 
+    def load(self, wh) -> dict[str, Any]:
+        missing = [t for t in self.requires if not wh.exists(t)]
+        if missing:
+            raise ValueError(f"stage {self.name} needs {missing}: run the stages that write them first")
+        return {t: wh.read(t, list(cols)) for t, cols in self.requires.items()}
+
     @abstractmethod
-    def compute(self, tables: dict[str, pa.Table]) -> pa.Table: ...
+    def compute(self, inputs: dict[str, Any]) -> pa.Table: ...

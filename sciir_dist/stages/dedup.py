@@ -12,8 +12,16 @@ connected components of the duplicate pairs; the representative is the
 panel with the most source pixels, then the smallest panel_id (ids sort by
 article, so the choice is stable across runs). Others get ``dup_of``.
 
+Pairs whose image embeddings have cosine >= ``t`` (from the ``embed``
+stage, found through the Lance vector index) join the same clusters.
+
+Leakage guard: every member of a cluster that holds the source panel of a
+benchmark sample (``bench_samples.source``), or whose embedding is that
+close to one, is marked ``bench_leak`` so training never sees it.
+
 Dedup is global (a new panel can join an old cluster), so each run
-recomputes every panel's row; it needs the ``hash`` stage's output.
+recomputes every panel's row; it needs the ``hash`` stage's output and uses
+``embed``'s when present.
 """
 
 from __future__ import annotations
@@ -23,10 +31,13 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from typing import Any
+
 from schemas.tables import PANEL_DEDUP
 from sciir_dist.stages.base import GlobalStage
 
 DEFAULT_K = 6
+DEFAULT_COSINE = 0.95
 #: groups sharing a chunk value up to this size are compared vectorised by offset
 SMALL_GROUP = 64
 #: larger groups are compared all-pairs in blocks of this many rows
@@ -77,7 +88,10 @@ def near_pairs(hashes: np.ndarray, k: int = DEFAULT_K) -> np.ndarray:
 
 
 def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels: np.ndarray, k: int = DEFAULT_K,
-             dhash: np.ndarray | None = None) -> pa.Table:
+             dhash: np.ndarray | None = None, similar: list[tuple[str, str]] = (),
+             bench_sources: dict[str, str] | None = None) -> pa.Table:
+    """``similar``: extra duplicate pairs by panel_id (embedding neighbours);
+    ``bench_sources``: panel_id -> benchmark sample_id."""
     n = len(panel_ids)
     near = near_pairs(phash, k)
     if dhash is not None and len(near):
@@ -87,7 +101,9 @@ def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels:
     order = np.argsort(exact_idx, kind="stable")
     same = exact_idx[order][1:] == exact_idx[order][:-1]
     exact = np.stack([order[:-1][same], order[1:][same]], axis=1) if n > 1 else np.empty((0, 2), np.int64)
-    pairs = np.concatenate([near, exact]) if len(exact) else near
+    pos = {p: i for i, p in enumerate(panel_ids)}
+    emb = np.array([(pos[a], pos[b]) for a, b in similar if a in pos and b in pos], np.int64).reshape(-1, 2)
+    pairs = np.concatenate([near.reshape(-1, 2), exact.reshape(-1, 2), emb]).astype(np.int64)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else coo_matrix((n, n))
     _, label = connected_components(graph, directed=False)
     # representative: most pixels, then smallest panel_id
@@ -96,6 +112,10 @@ def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels:
     for i in rank:
         rep_of_label.setdefault(int(label[i]), int(i))
     sizes = np.bincount(label, minlength=label.max() + 1 if n else 0)
+    leak_of_label: dict[int, str] = {}
+    for pid, sample in sorted((bench_sources or {}).items()):
+        if pid in pos:
+            leak_of_label.setdefault(int(label[pos[pid]]), sample)
     rows = []
     for i, pid in enumerate(panel_ids):
         rep = rep_of_label[int(label[i])]
@@ -108,6 +128,8 @@ def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels:
             "dup_of": None if rep == i else panel_ids[rep],
             "dup_kind": kind,
             "dup_cluster_size": int(sizes[label[i]]),
+            "bench_leak": int(label[i]) in leak_of_label,
+            "bench_leak_sample": leak_of_label.get(int(label[i])),
         })
     return pa.Table.from_pylist(rows, schema=PANEL_DEDUP)
 
@@ -118,13 +140,29 @@ class DedupStage(GlobalStage):
     requires = {"panels": ("panel_id", "source_width", "source_height"),
                 "panel_hashes": ("panel_id", "sha256", "phash", "dhash")}
 
-    def __init__(self, k: int = DEFAULT_K) -> None:
+    def __init__(self, k: int = DEFAULT_K, cosine: float = DEFAULT_COSINE) -> None:
         self.k = k
+        self.cosine = cosine
 
-    def compute(self, tables: dict[str, pa.Table]) -> pa.Table:
-        joined = tables["panels"].join(tables["panel_hashes"], "panel_id", join_type="inner").sort_by("panel_id")
+    def load(self, wh) -> dict[str, Any]:
+        from sciir_dist.vectors import similar_pairs
+
+        inputs = super().load(wh)
+        inputs["similar"] = []
+        if wh.exists("panel_embeddings") and wh.count("panel_embeddings"):
+            inputs["similar"] = [(a, b) for a, b, _ in similar_pairs(
+                wh, "panel_embeddings", "image_embedding", "panel_id", self.cosine)]
+        inputs["bench_sources"] = {}
+        if wh.exists("bench_samples"):
+            samples = wh.read("bench_samples", ["sample_id", "source"], where="source IS NOT NULL")
+            inputs["bench_sources"] = dict(zip(samples["source"].to_pylist(), samples["sample_id"].to_pylist()))
+        return inputs
+
+    def compute(self, inputs: dict[str, Any]) -> pa.Table:
+        joined = inputs["panels"].join(inputs["panel_hashes"], "panel_id", join_type="inner").sort_by("panel_id")
         pixels = (np.asarray(joined["source_width"].to_numpy(zero_copy_only=False), np.int64)
                   * np.asarray(joined["source_height"].to_numpy(zero_copy_only=False), np.int64))
         return clusters(joined["panel_id"].to_pylist(), joined["sha256"].to_pylist(),
                         joined["phash"].to_numpy(zero_copy_only=False), pixels, self.k,
-                        dhash=joined["dhash"].to_numpy(zero_copy_only=False))
+                        dhash=joined["dhash"].to_numpy(zero_copy_only=False),
+                        similar=inputs.get("similar", ()), bench_sources=inputs.get("bench_sources"))

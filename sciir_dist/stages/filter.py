@@ -19,6 +19,7 @@ from schemas.outputs import load
 from schemas.tables import PANEL_FILTER
 from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.prompts import filter as prompt
+from sciir_dist.stages import ocr
 from sciir_dist.stages.base import Resources, Stage, StageResult
 from sciir_dist.stages.vlm import ask_all, data_url
 
@@ -35,13 +36,10 @@ class FilterStage(Stage):
         self.vision = vision
         self.review_below = review_below
         self.resources = Resources(num_cpus=1, batch_size=256 if vision else 16)
-        self._ocr = None
 
     def setup(self) -> None:
         if self.vision is None:
-            from rapidocr_onnxruntime import RapidOCR
-
-            self._ocr = RapidOCR()
+            ocr.read_boxes(np.full((32, 32, 3), 255, np.uint8))  # load the model before the first batch
 
     def process(self, batch: pa.Table) -> StageResult:
         rows = batch.to_pylist()
@@ -61,7 +59,7 @@ class FilterStage(Stage):
             {"panel_id": pid, "filter_decision": d["decision"], "filter_category": d["category"],
              "filter_reason": d["reason"], "filter_confidence": float(d["confidence"]),
              "filter_review": float(d["confidence"]) < self.review_below, "filter_backend": backend,
-             "filter_model": model, "filter_prompt_version": version}
+             "filter_model": model, "filter_prompt_version": version, "ocr_lines": d.get("ocr_lines")}
             for pid, (d, backend, model, version) in decisions.items()
         ]
         return StageResult(pa.Table.from_pylist(out, schema=PANEL_FILTER), rejects)
@@ -75,8 +73,7 @@ class FilterStage(Stage):
         small = (rgb[::4, ::4].reshape(-1, 3) // 32).astype(np.int32)
         hist = np.bincount(small[:, 0] * 64 + small[:, 1] * 8 + small[:, 2], minlength=512) / len(small)
         entropy = float(-(hist[hist > 0] * np.log2(hist[hist > 0])).sum())
-        found, _ = self._ocr(rgb)  # full resolution: tick labels are small
-        boxes = found or []
+        boxes = ocr.read_boxes(rgb)
         numbers = sum(1 for b in boxes if _is_number(b[1]))
         fill = np.array(row["fill_color"] or [255, 255, 255], np.int16)
         ink = np.abs(rgb.astype(np.int16) - fill).max(axis=2) > 40
@@ -85,13 +82,17 @@ class FilterStage(Stage):
             xs, ys = [int(p[0]) for p in box], [int(p[1]) for p in box]
             text_mask[max(0, min(ys)): max(ys), max(0, min(xs)): max(xs)] = True
         text_share = float((ink & text_mask).sum() / max(1, ink.sum()))
+        return {**self._decide(entropy, numbers, len(boxes), text_share), "ocr_lines": [b[1] for b in boxes]}
+
+    @staticmethod
+    def _decide(entropy: float, numbers: int, lines: int, text_share: float) -> dict:
         if entropy >= 3.5:
             return _d("REJECT", "micrograph_or_tissue", f"photograph-like colour distribution (entropy {entropy:.2f} bits)",
                       min(0.95, 0.6 + (entropy - 3.5) / 5))
         if numbers >= 3:
             return _d("REJECT", "data_plot", f"{numbers} numeric tick-like labels found by OCR", min(0.95, 0.6 + numbers / 20))
-        if len(boxes) >= 3 and text_share >= 0.8:
-            return _d("REJECT", "text_legend_or_icon", f"{text_share:.0%} of the ink is text ({len(boxes)} text lines)",
+        if lines >= 3 and text_share >= 0.8:
+            return _d("REJECT", "text_legend_or_icon", f"{text_share:.0%} of the ink is text ({lines} text lines)",
                       min(0.95, text_share))
         borderline = entropy >= 2.8 or numbers == 2 or text_share >= 0.6
         return _d("KEEP", "schematic", f"drawn shapes with few text lines (entropy {entropy:.2f}, text share {text_share:.0%})",

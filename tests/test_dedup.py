@@ -55,8 +55,19 @@ def test_embedding_neighbours_join_clusters_and_leakage_is_marked():
 
 
 def test_dedup_recovers_manifest_groups(warehouse_copy, manifest, ray_local):
-    wh = warehouse_copy
-    run_curate(wh, ["hash", "dedup"], progress=False)
+    run_curate(warehouse_copy, ["hash", "dedup"], progress=False)
+    _check_against_manifest(warehouse_copy, manifest)
+
+
+def test_dedup_with_embeddings_recovers_manifest_groups(curated_warehouse, manifest):
+    """The offline chain (hash, embed, dedup, ...) adds embedding neighbours
+    without costing precision."""
+    wh, _ = curated_warehouse
+    assert wh.count("panel_embeddings") == wh.count("panels")
+    _check_against_manifest(wh, manifest)
+
+
+def _check_against_manifest(wh, manifest) -> None:
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:

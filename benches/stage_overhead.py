@@ -15,7 +15,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from schemas.tables import PANEL_HASHES, PANELS  # noqa: E402
+from schemas.tables import PANEL_HASHES  # noqa: E402
 from sciir_dist.curate import run as curate  # noqa: E402
 from sciir_dist.stages.base import Resources, Stage, StageResult  # noqa: E402
 from sciir_dist.warehouse import Warehouse, write_fragments  # noqa: E402

@@ -277,20 +277,75 @@ TABLES["article_discipline"] = (ARTICLE_DISCIPLINE, "article_id")
 
 BENCH_SAMPLES = pa.schema(
     [
+        # <mode dir>/<group>/<image_filename>, e.g. instruction_following/All_Three/001.png:
+        # also where a folder of generated images keeps this sample's image
         pa.field("sample_id", pa.string(), nullable=False),
-        pa.field("mode", pa.string()),  # IF | IR
-        pa.field("group", pa.string()),
+        pa.field("mode", pa.string()),  # IF (prompt = Sci-RCoT) | IR (prompt = abstract prompt)
+        pa.field("group", pa.string()),  # All_Three | <Track>_<Track>
         pa.field("prompt", pa.string()),
         pa.field("sci_rcot", pa.string()),
         pa.field("abstract_prompt", pa.string()),
-        pa.field("reasoning", pa.string()),
+        pa.field("reasoning", pa.string()),  # JSON {Track: {terms, visualization} | null}
         pa.field("labels", pa.list_(pa.string())),
         pa.field("retained_text", pa.list_(pa.string())),
-        pa.field("source", pa.string()),  # published:<mode>/<group>/<file> or the source panel_id
+        pa.field("rendered_text", pa.list_(pa.string())),
+        pa.field("term_count", pa.int32()),
+        pa.field("image_filename", pa.string()),
+        pa.field("source", pa.string()),  # the source panel_id (built) | published:<release path>
+        pa.field("origin", pa.string()),  # published | built
     ]
 )
 
 TABLES["bench_samples"] = (BENCH_SAMPLES, "sample_id")
+
+CATEGORIES = ("Text", "EntityStructure", "ScientificProcess", "ScientificLaw")
+
+BENCH_QUESTIONS = pa.schema(
+    [
+        pa.field("question_id", pa.string(), nullable=False),  # <sample_id>#<idx>
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("idx", pa.int32(), nullable=False),
+        pa.field("category", pa.string()),  # one of CATEGORIES
+        pa.field("question", pa.string()),
+        pa.field("negative", pa.bool_()),  # a hallucination check (expected answer: yes = absent)
+        pa.field("checklist_source", pa.string()),  # published | llm | offline
+        pa.field("checklist_model", pa.string()),
+        pa.field("checklist_prompt_version", pa.string()),
+    ]
+)
+
+TABLES["bench_questions"] = (BENCH_QUESTIONS, "question_id")
+
+GENERATIONS = pa.schema(
+    [
+        pa.field("generation_id", pa.string(), nullable=False),  # <model>|<sample_id>|<seed>
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("seed", pa.int64()),
+        pa.field("backend", pa.string()),  # openai | folder | text-render | diffusers
+        pa.field("error", pa.string()),  # null on success; the image is then present
+        pa.field("sha256", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        _blob("image"),
+    ]
+)
+
+TABLES["generations"] = (GENERATIONS, "generation_id")
+
+VERDICTS = pa.schema(
+    [
+        pa.field("verdict_id", pa.string(), nullable=False),  # hash of (generation, question, judge, version)
+        pa.field("generation_id", pa.string(), nullable=False),
+        pa.field("question_id", pa.string(), nullable=False),
+        pa.field("judge", pa.string(), nullable=False),  # e.g. vlm:<model> | ocr
+        pa.field("prompt_version", pa.string()),
+        pa.field("answer", pa.string()),  # yes | no | abstain
+        pa.field("reason", pa.string()),  # one sentence of visual evidence
+    ]
+)
+
+TABLES["verdicts"] = (VERDICTS, "verdict_id")
 
 #: per-panel stage output tables shown with `sciir query panels`
 STAGE_TABLES = ("panel_hashes", "panel_embeddings", "panel_dedup", "panel_filter", "panel_classify", "panel_annotations")

@@ -8,16 +8,17 @@ then defaults. Secrets are read from the environment only.
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sciir_dist.bench.cli import bench
+from sciir_dist.cli_common import (DataOpt, Fmt, InputOpt, StorageOpt, console as out, endpoint, print_table, storage,
+                                   warehouse)
 from sciir_dist.warehouse import Warehouse
 
 app = typer.Typer(
@@ -26,24 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-
-DataOpt = Annotated[str, typer.Option("--data", envvar="SCIIR_DATA", help="Warehouse root (directory or s3:// gs:// az:// URI).")]
-StorageOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--storage-option", envvar="SCIIR_STORAGE_OPTIONS", help="KEY=VALUE Lance object-store option for the warehouse (repeatable)."),
-]
-InputOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--input-option", envvar="SCIIR_INPUT_OPTIONS", help="KEY=VALUE fsspec option for reading inputs, e.g. endpoint_url=... (repeatable)."),
-]
-
-
-class Fmt(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
+app.add_typer(bench, name="bench")
 
 class EngineName(str, Enum):
     spark = "spark"
@@ -55,22 +39,6 @@ class SourceFormat(str, Enum):
     jats = "jats"
     sciir_json = "sciir-json"
     images = "images"
-
-
-def _storage(options: list[str] | None) -> dict[str, str]:
-    parsed = {}
-    for item in options or []:
-        for part in item.split(","):
-            if part.strip():
-                k, sep, v = part.partition("=")
-                if not sep:
-                    raise typer.BadParameter(f"--storage-option expects KEY=VALUE, got {part!r}")
-                parsed[k.strip()] = v.strip()
-    return parsed
-
-
-def _warehouse(data: str, storage: list[str] | None = None) -> Warehouse:
-    return Warehouse(data, _storage(storage))
 
 
 @app.callback()
@@ -123,13 +91,13 @@ def ingest(
     from sciir_dist.ingest.pipeline import IngestOptions
     from sciir_dist.ingest.run import run_ingest
 
-    wh = _warehouse(data, storage_option)
+    wh = warehouse(data, storage_option)
     opts = IngestOptions(
         allow_licenses=tuple(allow_license or DEFAULT_ALLOW),
         folder_license=license_,
         max_pixels=max_pixels,
         splitter=splitter,
-        storage_options=_storage(input_option),
+        storage_options=storage(input_option),
     )
     eng = make_engine(engine.value, master=master, progress=progress)
     params = {"engine": engine.value, "master": master, "splitter": splitter, "allow_license": list(opts.allow_licenses),
@@ -170,24 +138,15 @@ def curate(
 ) -> None:
     """Run curation stages over panels on Ray; each stage does only the panels lacking its output.
     The API key is read from SCIIR_VLM_API_KEY only."""
-    from sciir_dist.backends.openai import EndpointSettings
     from sciir_dist.curate.run import CurateConfig, run_curate
     from sciir_dist.stages.embed import ClipSettings
 
-    wh = _warehouse(data, storage_option)
+    wh = warehouse(data, storage_option)
     names = [s.strip() for s in stages.split(",") if s.strip()]
 
-    def endpoint(url: str | None, model: str | None, flag: str) -> EndpointSettings | None:
-        if not url:
-            return None
-        if not model:
-            raise typer.BadParameter(f"--{flag}-url needs --{flag}-model")
-        return EndpointSettings(url=url, model=model, max_in_flight=vlm_max_in_flight, budget=vlm_budget,
-                                max_retries=vlm_retries, timeout_s=vlm_timeout, cache_uri=f"{wh.root}/_cache/vlm",
-                                cache_options=wh.storage_options)
-
-    vision = endpoint(vlm_url, vlm_model, "vlm")
-    text = endpoint(text_url or vlm_url, text_model or vlm_model, "text")
+    limits = dict(max_in_flight=vlm_max_in_flight, budget=vlm_budget, max_retries=vlm_retries, timeout_s=vlm_timeout)
+    vision = endpoint(wh, vlm_url, vlm_model, "vlm", **limits)
+    text = endpoint(wh, text_url or vlm_url, text_model or vlm_model, "text", **limits)
     cfg = CurateConfig(vision=vision, text=text, clip=ClipSettings(clip_model, clip_pretrained) if clip_model else None,
                        embed_gpus=embed_gpus, tau=tau, dedup_k=dedup_k, dedup_cosine=dedup_cosine)
     try:
@@ -218,7 +177,7 @@ def query_cmd(
     from sciir_dist.query import near, query
 
     cols = [c.strip() for c in columns.split(",")] if columns else None
-    wh = _warehouse(data, storage_option)
+    wh = warehouse(data, storage_option)
     try:
         if near_text is not None or near_image is not None:
             if table != "panels":
@@ -229,7 +188,7 @@ def query_cmd(
             result = query(wh, table, where=where, columns=cols, limit=limit)
     except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    _print(result, fmt)
+    print_table(result, fmt)
 
 
 @app.command("sql")
@@ -242,7 +201,7 @@ def sql_cmd(
     """Run DuckDB SQL over the warehouse tables."""
     from sciir_dist.query import sql
 
-    _print(sql(_warehouse(data, storage_option), statement), fmt)
+    print_table(sql(warehouse(data, storage_option), statement), fmt)
 
 
 @app.command()
@@ -250,7 +209,7 @@ def stats(data: DataOpt, json_out: Annotated[bool, typer.Option("--json")] = Fal
     """Row counts per table and rejects by reason."""
     from sciir_dist.query import stats as get_stats
 
-    s = get_stats(_warehouse(data, storage_option))
+    s = get_stats(warehouse(data, storage_option))
     if json_out:
         print(json.dumps(s))
         return
@@ -281,7 +240,7 @@ def show(
     from sciir_dist.query import panel_png
 
     try:
-        out_file.write_bytes(panel_png(_warehouse(data, storage_option), panel_id))
+        out_file.write_bytes(panel_png(warehouse(data, storage_option), panel_id))
     except KeyError as exc:
         raise typer.BadParameter(str(exc)) from None
     out.print(f"wrote {out_file}")
@@ -316,43 +275,21 @@ def demo(
     for reason, n in s["rejects_by_reason"].items():
         out.print(f"  rejected {reason}: {n}")
     out.rule("5. filter decisions, duplicate clusters, disciplines")
-    _print(sql(wh, "SELECT filter_decision, filter_category, count(*) AS panels FROM panel_filter GROUP BY 1, 2 ORDER BY 3 DESC"),
+    print_table(sql(wh, "SELECT filter_decision, filter_category, count(*) AS panels FROM panel_filter GROUP BY 1, 2 ORDER BY 3 DESC"),
            Fmt.table)
-    _print(query(wh, "panels", where="dup_of IS NOT NULL", columns=["panel_id", "dup_of", "dup_kind"], limit=8), Fmt.table)
-    _print(sql(wh, "SELECT discipline, discipline_source, count(*) AS articles FROM article_discipline GROUP BY 1, 2 ORDER BY 3 DESC"),
+    print_table(query(wh, "panels", where="dup_of IS NOT NULL", columns=["panel_id", "dup_of", "dup_kind"], limit=8), Fmt.table)
+    print_table(sql(wh, "SELECT discipline, discipline_source, count(*) AS articles FROM article_discipline GROUP BY 1, 2 ORDER BY 3 DESC"),
            Fmt.table)
     out.rule("6. semiotic labels (tau = 7) and an annotation")
-    _print(sql(wh, "SELECT array_to_string(labels, ' + ') AS labels, count(*) AS panels FROM panel_classify "
+    print_table(sql(wh, "SELECT array_to_string(labels, ' + ') AS labels, count(*) AS panels FROM panel_classify "
                    "GROUP BY 1 ORDER BY 2 DESC"), Fmt.table)
-    _print(query(wh, "panels", where="annotate_backend IS NOT NULL",
+    print_table(query(wh, "panels", where="annotate_backend IS NOT NULL",
                  columns=["panel_id", "labels", "term_count", "abstract_prompt"], limit=3), Fmt.table)
     out.rule("7. vector query: panels nearest to a text")
     text = "the signal process"
     out.print(f"sciir query panels --near-text {text!r}")
-    _print(near(wh, text=text, limit=5, columns=["panel_id", "sub_caption", "labels"]), Fmt.table)
+    print_table(near(wh, text=text, limit=5, columns=["panel_id", "sub_caption", "labels"]), Fmt.table)
     out.print(f"\nwarehouse: {data}\ntry: sciir query panels --data {data} --where \"filter_review\"")
-
-
-def _print(table, fmt: Fmt) -> None:
-    from sciir_dist.query import to_text
-
-    if fmt != Fmt.table:
-        sys.stdout.write(to_text(table, fmt.value) + "\n")
-        return
-    t = Table(show_lines=False)
-    for name in table.column_names:
-        t.add_column(name, overflow="fold")
-    for row in table.to_pylist():
-        t.add_row(*(_cell(row[c]) for c in table.column_names))
-    out.print(t)
-    out.print(f"{table.num_rows} row(s)")
-
-
-def _cell(v) -> str:
-    if v is None:
-        return "∅"
-    s = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v)
-    return s if len(s) <= 200 else s[:197] + "..."
 
 
 if __name__ == "__main__":

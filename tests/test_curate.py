@@ -4,7 +4,6 @@ become rejects, and curate runs safely beside a concurrent ingest."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -13,7 +12,6 @@ import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from PIL import Image
 
 from schemas.tables import PANELS
 from sciir_dist.curate.run import run_curate

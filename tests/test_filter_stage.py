@@ -12,7 +12,6 @@ import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pytest
 
 from sciir_dist.backends.fake_openai import FakeConfig, FakeOpenAI, Fault, request_key
 from sciir_dist.backends.openai import EndpointSettings

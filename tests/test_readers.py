@@ -3,7 +3,6 @@ folders; license and third-party gates; sub-caption markers."""
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest

@@ -13,7 +13,9 @@ hash, time, outcome) for "was this row asked again?" checks.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import io
 import json
 import random
 import threading
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from PIL import Image
 
 FAULT_KINDS = (
     "rate_limit",  # 429 with Retry-After
@@ -71,6 +74,12 @@ def request_key(body: dict) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
+def image_request_key(body: dict) -> str:
+    """Identity of an image generation request: model, prompt, size, seed."""
+    ident = json.dumps({k: body.get(k) for k in ("model", "prompt", "size", "seed")}, sort_keys=True)
+    return hashlib.sha256(ident.encode()).hexdigest()[:24]
+
+
 def sample(schema: dict, rng: random.Random, root: dict | None = None, n_items: int | None = None) -> Any:
     """A value valid for a (practical subset of) JSON Schema. Arrays inside one
     object share a length, so parallel lists (terms / visualization) line up;
@@ -105,6 +114,8 @@ def sample(schema: dict, rng: random.Random, root: dict | None = None, n_items: 
                 out[k] = rng.sample(words, min(len(words), len(out[k])))
         return out
     if t == "array":
+        if "prefixItems" in schema:  # fixed positions (e.g. one verdict per question)
+            return [sample(s, rng, root) for s in schema["prefixItems"]]
         lo = schema.get("minItems", 0)
         hi = schema.get("maxItems", lo + 4)
         n = min(max(n_items if n_items is not None else rng.randint(lo, lo + 3), lo), hi)
@@ -151,6 +162,7 @@ class FakeOpenAI:
             self._sem = asyncio.Semaphore(self.config.capacity)
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_post("/v1/images/generations", self._images)
             app.router.add_get("/v1/models", self._models)
             self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
             self._loop.run_until_complete(self._runner.setup())
@@ -194,8 +206,14 @@ class FakeOpenAI:
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        key = request_key(body)
-        text = json.dumps(body.get("messages"))
+        return await self._serve(request, body, request_key(body), json.dumps(body.get("messages")), self._answer)
+
+    async def _images(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        return await self._serve(request, body, image_request_key(body), body.get("prompt") or "", self._image_answer)
+
+    async def _serve(self, request: web.Request, body: dict, key: str, text: str, answer) -> web.StreamResponse:
+        """Log, queue for capacity, wait the latency, apply faults, answer."""
         with self._lock:
             self.tries[key] += 1
             tries = self.tries[key]
@@ -211,11 +229,27 @@ class FakeOpenAI:
                     await asyncio.sleep(self.config.latency_s)
                 fault = self._fault_for(key, text, tries)
                 entry["outcome"] = fault.kind if fault else "ok"
-                return await self._answer(request, body, key, fault)
+                return await answer(request, body, key, fault)
             finally:
                 self.in_flight -= 1
 
-    async def _answer(self, request: web.Request, body: dict, key: str, fault: Fault | None) -> web.StreamResponse:
+    async def _image_answer(self, request: web.Request, body: dict, key: str, fault: Fault | None) -> web.StreamResponse:
+        """A small seeded PNG (content faults give an undecodable or empty image)."""
+        transport = await self._transport_fault(request, fault)
+        if transport is not None:
+            return transport
+        if fault and fault.kind in ("malformed_json", "schema_invalid", "empty"):
+            b64 = "" if fault.kind == "empty" else "%%not-base64%%"
+        else:
+            rng = random.Random(f"{self.config.seed}:{key}")
+            img = Image.new("RGB", (64, 64), tuple(rng.randrange(256) for _ in range(3)))
+            buf = io.BytesIO()
+            img.save(buf, format="PNG")
+            b64 = base64.b64encode(buf.getvalue()).decode()
+        return web.json_response({"created": int(time.time()), "data": [{"b64_json": b64}]})
+
+    async def _transport_fault(self, request: web.Request, fault: Fault | None) -> web.StreamResponse | None:
+        """Faults that are about HTTP, not content: 429s, 500s, stalls, drops."""
         if fault and fault.kind == "rate_limit":
             return web.json_response({"error": {"message": "slow down"}}, status=429,
                                      headers={"Retry-After": f"{fault.retry_after_s:g}"})
@@ -228,6 +262,12 @@ class FakeOpenAI:
         if fault and fault.kind == "drop":
             request.transport.close()  # type: ignore[union-attr]
             raise asyncio.CancelledError
+        return None
+
+    async def _answer(self, request: web.Request, body: dict, key: str, fault: Fault | None) -> web.StreamResponse:
+        transport = await self._transport_fault(request, fault)
+        if transport is not None:
+            return transport
         schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
         rng = random.Random(f"{self.config.seed}:{key}")
         if fault and fault.kind == "empty":

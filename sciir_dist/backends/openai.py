@@ -131,6 +131,30 @@ class OpenAIClient:
             )
         return self._session
 
+    async def generate_image(self, prompt: str, size: str = "1024x1024", seed: int | None = None,
+                             extra: dict | None = None) -> bytes:
+        """One image from ``POST /images/generations`` (b64_json), with the
+        same retries, budget and cache as chat requests."""
+        import base64
+
+        payload = {"model": self.s.model, "prompt": prompt, "n": 1, "size": size, "response_format": "b64_json",
+                   **({"seed": seed} if seed is not None else {}), **(extra or {})}
+        key = _cache_key(self.s.model, [{"role": "user", "content": prompt}], {"size": size, "seed": seed, **(extra or {})}, {})
+        hit = self._cache_get(key)
+        if hit is not None:
+            return base64.b64decode(hit["b64"])
+
+        def parse(body: dict) -> tuple[str, dict]:
+            return body["data"][0]["b64_json"], body.get("usage") or {}
+
+        b64, _usage, _n = await self._send("images/generations", payload, parse)
+        try:
+            data = base64.b64decode(b64, validate=True)
+        except ValueError as exc:
+            raise VLMError("malformed_image", f"b64_json does not decode: {exc}") from None
+        self._cache_put(key, {"b64": b64})
+        return data
+
     async def _complete(self, messages: list[dict], schema: dict, name: str, params: dict) -> tuple[str, dict, int]:
         payload = {
             "model": self.s.model,
@@ -138,6 +162,14 @@ class OpenAIClient:
             "response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}},
             **{k: v for k, v in params.items() if v is not None},
         }
+
+        def parse(body: dict) -> tuple[str, dict]:
+            return body["choices"][0]["message"].get("content") or "", body.get("usage") or {}
+
+        return await self._send("chat/completions", payload, parse)
+
+    async def _send(self, path: str, payload: dict, parse) -> tuple[Any, dict, int]:
+        """POST with retries; (parsed answer, usage, HTTP requests spent)."""
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(self.s.api_key_env)
         if key:
@@ -151,7 +183,7 @@ class OpenAIClient:
             sent += 1
             try:
                 async with self._sem:  # type: ignore[union-attr]
-                    return (*await self._post(session, payload, headers), sent)
+                    return (*await self._post(session, path, payload, headers, parse), sent)
             except _Retry as r:
                 if attempt == self.s.max_retries:
                     raise VLMError(r.kind, f"{r.detail} (after {attempt + 1} tries)") from None
@@ -159,11 +191,11 @@ class OpenAIClient:
                 await asyncio.sleep(r.delay if r.delay is not None else backoff * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 
-    async def _post(self, session, payload: dict, headers: dict) -> tuple[str, dict]:
+    async def _post(self, session, path: str, payload: dict, headers: dict, parse) -> tuple[Any, dict]:
         import aiohttp
 
         try:
-            async with session.post(f"{self.s.url.rstrip('/')}/chat/completions", json=payload, headers=headers) as resp:
+            async with session.post(f"{self.s.url.rstrip('/')}/{path}", json=payload, headers=headers) as resp:
                 if resp.status == 429:
                     raise _Retry("rate_limited", "HTTP 429", _retry_after(resp.headers.get("Retry-After")))
                 if resp.status >= 500:
@@ -171,8 +203,7 @@ class OpenAIClient:
                 if resp.status >= 400:
                     raise VLMError("http_error", f"HTTP {resp.status}: {(await resp.text())[:300]}")
                 try:
-                    body = await resp.json(content_type=None)
-                    return body["choices"][0]["message"].get("content") or "", body.get("usage") or {}
+                    return parse(await resp.json(content_type=None))
                 except (ValueError, KeyError, IndexError, TypeError) as exc:
                     raise _Retry("server_error", f"unreadable response body: {exc}") from None
         except asyncio.TimeoutError:

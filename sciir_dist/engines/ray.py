@@ -62,6 +62,7 @@ class TableBatchJob:
     blob_columns: tuple[str, ...]  # read as bytes through Lance's blob API
     output_table: str
     key: str  # key column of the output rows
+    source_key: str  # key of the source rows (output rows carry it; rejects name it)
     make_worker: Callable[[], Any]  # returns an object with .setup() and .process(pa.Table)
     reject_rows: Callable[[Any], list[dict]]  # worker result -> rejects rows
     output_schema: pa.Schema | None = None  # None: the declared schema of output_table
@@ -105,6 +106,8 @@ class _Actor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         idx = [int(i) for i in batch["index"]]
         table = self.ds.take(idx, columns=list(self.job.columns))
+        for extra in (k for k in batch if k != "index"):  # per-item columns (e.g. a sweep's seed)
+            table = table.append_column(extra, pa.array(batch[extra].tolist()))
         for col in self.job.blob_columns:
             data = [b.read() if b is not None else None for b in self.ds.take_blobs(col, indices=idx)]
             table = table.append_column(col, pa.array(data, pa.large_binary()))
@@ -122,6 +125,9 @@ class _Actor:
                 payloads.append(f)
         for key in result.rows.column(self.job.key).to_pylist():
             kinds.append("done")
+            payloads.append(key)
+        for key in dict.fromkeys(result.rows.column(self.job.source_key).to_pylist()):
+            kinds.append("ok")
             payloads.append(key)
         for r in rejects:
             kinds.append("rejected")
@@ -143,9 +149,11 @@ class RayEngine:
         for a in actors:
             ray.kill(a)
 
-    def map_table(self, job: TableBatchJob, indices: list[int], *, batch_size: int, num_cpus: float = 1.0,
+    def map_table(self, job: TableBatchJob, indices: list[int] | list[dict], *, batch_size: int, num_cpus: float = 1.0,
                   num_gpus: float = 0.0, concurrency: int | None = None) -> Iterator[tuple[str, str]]:
-        """Stream (kind, payload) items back from the actors as batches finish."""
+        """Stream (kind, payload) items back from the actors as batches finish.
+        ``indices``: source row indices, or dicts with an ``index`` plus
+        per-item values that reach the worker as extra columns."""
         import ray
         import ray.data
 
@@ -157,7 +165,8 @@ class RayEngine:
         size = concurrency or max(1, int(cpus // max(num_cpus, 1)))
         if use_gpu:
             size = min(size, max(1, int(gpus / use_gpu)))
-        ds = ray.data.from_items([{"index": i} for i in indices], override_num_blocks=max(1, len(indices) // batch_size))
+        items = indices if isinstance(indices[0], dict) else [{"index": i} for i in indices]
+        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
         out = ds.map_batches(
             _Actor, fn_constructor_args=(job,), batch_size=batch_size, num_cpus=num_cpus, num_gpus=use_gpu,
             concurrency=(1, size), batch_format="numpy",

@@ -2,7 +2,7 @@
 (SPEC §4 step 5) for articles whose subject terms the curated table does
 not cover."""
 
-from sciir_dist.data.subject_categories import CATEGORIES, DESCRIPTIONS
+from sciir_dist.data.subject_categories import DESCRIPTIONS
 
 VERSION = "discipline-v1"
 

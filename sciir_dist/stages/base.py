@@ -56,7 +56,9 @@ class Stage(ABC):
     inputs: ClassVar[tuple[str, ...]]
     #: the table whose rows the stage maps (one output row per input row)
     source_table: ClassVar[str] = "panels"
-    key: ClassVar[str] = "panel_id"
+    key: ClassVar[str] = "panel_id"  # of the source rows; output rows carry it too
+    #: key of the output rows when a source row yields several (verdicts per generation)
+    output_key: ClassVar[str] = "panel_id"
     #: batch column name -> where to look it up (captions, article text, labels)
     lookups: ClassVar[dict[str, Lookup]] = {}
     #: a row qualifies only if each table holds a row for its key matching the
@@ -66,6 +68,16 @@ class Stage(ABC):
 
     def output_schema(self) -> pa.Schema:
         return schema_of(self.output_table)
+
+    @property
+    def label(self) -> str:
+        return f"stage {self.name}"
+
+    def plan(self, wh, retry_rejects: bool) -> tuple[int, list] | None:
+        """Override to choose the work items yourself (row indices of a pinned
+        source version, or dicts with an ``index`` and extra columns); None:
+        the rows without (done) output that meet ``requires``."""
+        return None
 
     def done_filter(self) -> str | None:
         """Output rows that count as done (None: any row). Lets a changed

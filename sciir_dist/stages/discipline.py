@@ -28,7 +28,7 @@ class DisciplineStage(Stage):
     name = "discipline"
     output_table = "article_discipline"
     source_table = "articles"
-    key = "article_id"
+    key = output_key = "article_id"
     inputs = ("article_id", "title", "subjects")
 
     def __init__(self, text: EndpointSettings | None = None) -> None:

@@ -1,0 +1,162 @@
+"""`sciir bench ...`: load or build a benchmark, write checklists, sweep
+generators, judge, score and correlate (SPEC §6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sciir_dist.cli_common import DataOpt, StorageOpt, console, endpoint, print_table, warehouse
+
+bench = typer.Typer(help="SciIR-Bench: load/build, checklist, sweep, judge, score, correlate.", no_args_is_help=True)
+
+UrlOpt = Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_URL", help="OpenAI-compatible base URL (default: offline).")]
+ModelOpt = Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_MODEL", help="Model name at the URL.")]
+AddressOpt = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="Ray cluster address (default: local Ray).")]
+RetryOpt = Annotated[bool, typer.Option(help="Also redo items that failed before.")]
+ProgressOpt = Annotated[bool, typer.Option(help="Show progress bars.")]
+JudgeOpt = Annotated[Optional[str], typer.Option(help="Score verdicts of this judge (e.g. ocr, vlm:<model>).")]
+JudgeVersionOpt = Annotated[Optional[str], typer.Option(help="... and this judge prompt version.")]
+
+
+def _fail(exc: Exception):
+    raise typer.BadParameter(str(exc)) from None
+
+
+@bench.command()
+def load(path: Annotated[Path, typer.Argument(help="The release folder (<mode>/<group>/{caption,checklist}.json).")],
+         data: DataOpt, storage_option: StorageOpt = None) -> None:
+    """Import the published SciIR-Bench into bench_samples and bench_questions (idempotent)."""
+    from sciir_dist.bench.load import ReleaseError, load_release
+
+    try:
+        counts = load_release(warehouse(data, storage_option), path)
+    except ReleaseError as exc:
+        _fail(exc)
+    console.print(f"loaded {counts['samples']} samples, {counts['questions']} questions")
+
+
+@bench.command()
+def build(data: DataOpt, cap: Annotated[int, typer.Option(help="Samples per group at most.")] = 200,
+          seed: Annotated[int, typer.Option(help="Seed of the per-group sampling.")] = 0,
+          replace: Annotated[bool, typer.Option(help="Drop built samples the new selection leaves out.")] = False,
+          storage_option: StorageOpt = None) -> None:
+    """Select a benchmark from curated panels by the paper's protocol."""
+    from sciir_dist.bench.build import build as run
+
+    try:
+        res = run(warehouse(data, storage_option), cap=cap, seed=seed, replace=replace)
+    except ValueError as exc:
+        _fail(exc)
+    console.print(f"selected {res['selected']} samples ({res['dropped']} dropped): {res['by_mode_group']}")
+
+
+@bench.command()
+def checklist(data: DataOpt, text_url: UrlOpt = None, text_model: ModelOpt = None,
+              address: AddressOpt = None, retry_rejects: RetryOpt = False, progress: ProgressOpt = True,
+              storage_option: StorageOpt = None) -> None:
+    """Atomic checklists (text model, or offline templates) for samples without questions."""
+    from sciir_dist.bench.checklist import run_checklist
+
+    wh = warehouse(data, storage_option)
+    try:
+        run_checklist(wh, endpoint(wh, text_url, text_model, "text"), address=address, retry_rejects=retry_rejects,
+                      progress=progress).render(console)
+    except ValueError as exc:
+        _fail(exc)
+
+
+@bench.command()
+def sweep(data: DataOpt,
+          models: Annotated[Path, typer.Option(help="TOML/YAML file of models (name, backend, options, seeds, concurrency).")],
+          where: Annotated[Optional[str], typer.Option(help="Only samples matching this SQL filter on bench_samples.")] = None,
+          address: AddressOpt = None, retry_errors: Annotated[bool, typer.Option(help="Redo generations that failed.")] = False,
+          commit_every: Annotated[int, typer.Option(help="Commit every N generations.")] = 200,
+          progress: ProgressOpt = True, storage_option: StorageOpt = None) -> None:
+    """Generate an image per model x sample x seed on Ray (resumable)."""
+    from sciir_dist.bench.models_file import load_models
+    from sciir_dist.bench.sweep import run_sweep
+
+    try:
+        specs = load_models(models)
+        run_sweep(warehouse(data, storage_option), specs, address=address, where=where, retry_errors=retry_errors,
+                  commit_every=commit_every, progress=progress).render(console)
+    except ValueError as exc:
+        _fail(exc)
+
+
+@bench.command()
+def judge(data: DataOpt, vlm_url: UrlOpt = None, vlm_model: ModelOpt = None,
+          max_questions: Annotated[int, typer.Option(help="Questions per request; longer checklists are split.")] = 40,
+          vlm_max_in_flight: Annotated[int, typer.Option(help="Requests in flight per actor.")] = 32,
+          vlm_retries: Annotated[int, typer.Option(help="Retries per request.")] = 4,
+          vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 180.0,
+          address: AddressOpt = None, retry_rejects: RetryOpt = False, progress: ProgressOpt = True,
+          storage_option: StorageOpt = None) -> None:
+    """Judge every generation: a VLM reviewer (--vlm-url) or the offline OCR judge."""
+    from sciir_dist.bench.judge import JudgeSpec, run_judge
+
+    wh = warehouse(data, storage_option)
+    vision = endpoint(wh, vlm_url, vlm_model, "vlm", max_in_flight=vlm_max_in_flight, max_retries=vlm_retries,
+                      timeout_s=vlm_timeout)
+    try:
+        run_judge(wh, JudgeSpec(vision, max_questions), address=address, retry_rejects=retry_rejects,
+                  progress=progress).render(console)
+    except ValueError as exc:
+        _fail(exc)
+
+
+@bench.command()
+def score(data: DataOpt,
+          by: Annotated[Optional[str], typer.Option(help="'group' adds a row per benchmark group.")] = None,
+          judge: JudgeOpt = None, judge_version: JudgeVersionOpt = None,
+          models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: all).")] = None,
+          exclude_unjudged: Annotated[bool, typer.Option(help="Leave abstained/unjudged questions out of the veto.")] = False,
+          bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs.")] = 1000,
+          seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+          out: Annotated[Optional[str], typer.Option(help="Report folder or URI (default: <data>/reports/<judge>).")] = None,
+          json_out: Annotated[bool, typer.Option("--json", help="Print all figures as JSON.")] = False,
+          storage_option: StorageOpt = None) -> None:
+    """The paper's veto metric (IR / IF / Avg x SL, ES, SP, Text; Final) with CIs and a report."""
+    from sciir_dist.bench.report import markdown, write_report
+    from sciir_dist.bench.score import ScoreError, ScoreOptions, score as run
+
+    if by not in (None, "group"):
+        raise typer.BadParameter("--by takes 'group'")
+    wh = warehouse(data, storage_option)
+    opts = ScoreOptions(judge=judge, prompt_version=judge_version, by_group=by == "group",
+                        models=tuple(m.strip() for m in models.split(",")) if models else None,
+                        exclude_unjudged=exclude_unjudged, bootstrap=bootstrap, seed=seed)
+    try:
+        results, meta = run(wh, opts)
+    except ScoreError as exc:
+        _fail(exc)
+    target = out or f"{wh.root.rstrip('/')}/reports/{meta['judge'].replace(':', '_').replace('/', '_')}"
+    paths = write_report(results, meta, target, wh.storage_options)
+    if json_out:
+        print(json.dumps({"meta": meta, "results": json.loads(results.to_json(orient="records")), "report": paths}))
+        return
+    console.print(markdown(results, meta, with_ci=True))
+    console.print(f"report: {paths['report.html']}")
+
+
+@bench.command()
+def correlate(data: DataOpt, human: Annotated[Path, typer.Option(help="CSV with sample_id, rating (and optionally model).")],
+              model: Annotated[Optional[str], typer.Option(help="The model the ratings are about.")] = None,
+              judge: JudgeOpt = None, judge_version: JudgeVersionOpt = None,
+              storage_option: StorageOpt = None) -> None:
+    """Pearson r, Kendall tau and Spearman rho of per-sample scores against human ratings."""
+    from sciir_dist.bench.correlate import correlate as run
+    from sciir_dist.bench.score import ScoreOptions
+
+    try:
+        res = run(warehouse(data, storage_option), str(human), ScoreOptions(judge=judge, prompt_version=judge_version),
+                  model)
+    except ValueError as exc:
+        _fail(exc)
+    import pyarrow as pa
+
+    print_table(pa.Table.from_pylist([res]))

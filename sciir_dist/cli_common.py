@@ -1,0 +1,83 @@
+"""Pieces every `sciir` command shares: common options, the warehouse and
+model-endpoint settings they build, and table printing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sciir_dist.warehouse import Warehouse
+
+console = Console()
+
+DataOpt = Annotated[str, typer.Option("--data", envvar="SCIIR_DATA", help="Warehouse root (directory or s3:// gs:// az:// URI).")]
+StorageOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--storage-option", envvar="SCIIR_STORAGE_OPTIONS", help="KEY=VALUE Lance object-store option for the warehouse (repeatable)."),
+]
+InputOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--input-option", envvar="SCIIR_INPUT_OPTIONS", help="KEY=VALUE fsspec option for reading inputs, e.g. endpoint_url=... (repeatable)."),
+]
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def storage(options: list[str] | None) -> dict[str, str]:
+    parsed = {}
+    for item in options or []:
+        for part in item.split(","):
+            if part.strip():
+                k, sep, v = part.partition("=")
+                if not sep:
+                    raise typer.BadParameter(f"--storage-option expects KEY=VALUE, got {part!r}")
+                parsed[k.strip()] = v.strip()
+    return parsed
+
+
+def warehouse(data: str, storage_opts: list[str] | None = None) -> Warehouse:
+    return Warehouse(data, storage(storage_opts))
+
+
+def endpoint(wh: Warehouse, url: str | None, model: str | None, flag: str, **limits):
+    """Settings for one model role; answers are cached in the warehouse."""
+    from sciir_dist.backends.openai import EndpointSettings
+
+    if not url:
+        return None
+    if not model:
+        raise typer.BadParameter(f"--{flag}-url needs --{flag}-model")
+    return EndpointSettings(url=url, model=model, cache_uri=f"{wh.root}/_cache/vlm", cache_options=wh.storage_options,
+                            **limits)
+
+
+def print_table(table, fmt: Fmt = Fmt.table) -> None:
+    from sciir_dist.query import to_text
+
+    if fmt != Fmt.table:
+        sys.stdout.write(to_text(table, fmt.value) + "\n")
+        return
+    t = Table(show_lines=False)
+    for name in table.column_names:
+        t.add_column(name, overflow="fold")
+    for row in table.to_pylist():
+        t.add_row(*(cell(row[c]) for c in table.column_names))
+    console.print(t)
+    console.print(f"{table.num_rows} row(s)")
+
+
+def cell(v) -> str:
+    if v is None:
+        return "∅"
+    s = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v)
+    return s if len(s) <= 200 else s[:197] + "..."

@@ -252,7 +252,15 @@ def demo(
     articles: Annotated[int, typer.Option(help="Synthetic articles to generate.")] = 12,
     engine: Annotated[EngineName, typer.Option()] = EngineName.spark,
 ) -> None:
-    """Synthesize a corpus, ingest it with Spark, curate it on Ray (offline models), print stats, labels and a vector query."""
+    """The whole pipeline, offline: synth -> Spark ingest -> Ray curate -> queries -> bench build, checklist,
+    sweep (text-render baseline), judge (OCR), score."""
+    from sciir_dist.bench.build import build as build_bench
+    from sciir_dist.bench.checklist import run_checklist
+    from sciir_dist.bench.judge import JudgeSpec, run_judge
+    from sciir_dist.bench.models_file import ModelSpec
+    from sciir_dist.bench.report import markdown, write_report
+    from sciir_dist.bench.score import ScoreOptions, score
+    from sciir_dist.bench.sweep import run_sweep
     from sciir_dist.curate.run import STAGES, run_curate
     from sciir_dist.engines.base import make_engine
     from sciir_dist.ingest.run import run_ingest
@@ -289,6 +297,17 @@ def demo(
     text = "the signal process"
     out.print(f"sciir query panels --near-text {text!r}")
     print_table(near(wh, text=text, limit=5, columns=["panel_id", "sub_caption", "labels"]), Fmt.table)
+    out.rule("8. benchmark: build -> checklist -> sweep (text-render baseline) -> judge (OCR) -> score")
+    built = build_bench(wh)
+    out.print(f"selected {built['selected']} samples: {built['by_mode_group']}")
+    if built["selected"]:
+        run_checklist(wh, progress=False)
+        run_sweep(wh, [ModelSpec(name="text-render", backend="text-render")], progress=False)
+        run_judge(wh, JudgeSpec(), progress=False)
+        results, meta = score(wh, ScoreOptions(bootstrap=200))
+        out.print(markdown(results, meta, with_ci=True))
+        paths = write_report(results, meta, f"{wh.root}/reports/demo")
+        out.print(f"report: {paths['report.html']}")
     out.print(f"\nwarehouse: {data}\ntry: sciir query panels --data {data} --where \"filter_review\"")
 
 

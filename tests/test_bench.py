@@ -4,7 +4,6 @@ server), judging (OCR and VLM), failures as recorded rows, kill + re-run."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal

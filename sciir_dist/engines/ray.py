@@ -36,9 +36,14 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         # address="local": always a fresh instance, never a `ray start` cluster left on this machine
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                  _node_ip_address="127.0.0.1")
+    import logging
+
     from ray.data import DataContext
 
-    DataContext.get_current().enable_progress_bars = False
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False  # our own progress bars count rows, not blocks
+    ctx.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def start_counter(name: str, limit: int):
@@ -169,6 +174,6 @@ class RayEngine:
         ds = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
         out = ds.map_batches(
             _Actor, fn_constructor_args=(job,), batch_size=batch_size, num_cpus=num_cpus, num_gpus=use_gpu,
-            concurrency=(1, size), batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=size), batch_format="numpy",
         )
         return ((row["kind"], row["payload"]) for row in out.iter_rows())

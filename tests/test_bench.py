@@ -4,6 +4,7 @@ server), judging (OCR and VLM), failures as recorded rows, kill + re-run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -127,6 +128,20 @@ def test_published_release_text_render_ocr_judge(tmp_path, ray_local):
     verdicts = wh.read("verdicts").to_pandas()
     cats = wh.read("bench_questions", ["question_id", "category"]).to_pandas().set_index("question_id")["category"]
     assert set(verdicts.loc[verdicts["question_id"].map(cats) != "Text", "answer"]) == {"abstain"}
+
+    from typer.testing import CliRunner
+
+    from sciir_dist.cli import app
+
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["bench", "score", "--data", wh.root, "--by", "group", "--bootstrap", "50",
+                                   "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["meta"]["judge"] == "ocr" and {r["group"] for r in payload["results"]} >= {"all", "All_Three"}
+    for name in ("table.md", "scores.csv", "scores.json", "chart.png", "report.html"):
+        assert (out / name).stat().st_size > 0
+    assert "| text-render |" in (out / "table.md").read_text() and "<img" in (out / "report.html").read_text()
 
 
 def _fake_models(tmp_path: Path, url: str) -> Path:

@@ -17,13 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sciir_dist.backends.fake_openai import FakeConfig, FakeOpenAI  # noqa: E402
 from sciir_dist.backends.openai import EndpointSettings  # noqa: E402
 from sciir_dist.bench.judge import JudgeSpec, run_judge  # noqa: E402
-from sciir_dist.bench.load import load_release  # noqa: E402
+from sciir_dist.bench.load import find_release, load_release  # noqa: E402
 from sciir_dist.bench.models_file import ModelSpec  # noqa: E402
 from sciir_dist.bench.sweep import run_sweep  # noqa: E402
 from sciir_dist.engines.ray import init_ray  # noqa: E402
 from sciir_dist.warehouse import Warehouse  # noqa: E402
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "sciir-bench"
+RELEASE = find_release()
 
 
 def one(actors: int, models: int, latency: float, in_flight: int, url: str) -> tuple[int, float, float]:

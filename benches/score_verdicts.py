@@ -16,11 +16,11 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas.tables import GENERATIONS, VERDICTS  # noqa: E402
-from sciir_dist.bench.load import load_release  # noqa: E402
+from sciir_dist.bench.load import find_release, load_release  # noqa: E402
 from sciir_dist.bench.score import ScoreOptions, score  # noqa: E402
 from sciir_dist.warehouse import Warehouse  # noqa: E402
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "sciir-bench"
+RELEASE = find_release()
 
 
 def main(models: int = 10, seeds: int = 8) -> None:

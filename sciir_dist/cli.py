@@ -28,6 +28,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(bench, name="bench")
+train = typer.Typer(help="Train models on the curated data with Ray Train.", no_args_is_help=True)
+app.add_typer(train, name="train")
 
 class EngineName(str, Enum):
     spark = "spark"
@@ -128,6 +130,7 @@ def curate(
     vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
     clip_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_CLIP_MODEL", help="open_clip architecture (e.g. ViT-B-32) or config .json for embed (default: offline EfficientNet-Lite0).")] = None,
     clip_pretrained: Annotated[Optional[str], typer.Option(envvar="SCIIR_CLIP_PRETRAINED", help="open_clip pretrained tag or local checkpoint path (default: random weights).")] = None,
+    clip_checkpoint: Annotated[Optional[str], typer.Option(help="A `sciir train clip` checkpoint (directory or model.pt); same as --clip-pretrained PATH.")] = None,
     embed_gpus: Annotated[float, typer.Option(help="GPUs per embed actor when the cluster has GPUs.")] = 1.0,
     tau: Annotated[int, typer.Option(help="classify: a track is a label when its relevance score is >= tau.")] = 7,
     dedup_k: Annotated[int, typer.Option(help="dedup: pHash Hamming distance for near duplicates.")] = 6,
@@ -147,7 +150,7 @@ def curate(
     limits = dict(max_in_flight=vlm_max_in_flight, budget=vlm_budget, max_retries=vlm_retries, timeout_s=vlm_timeout)
     vision = endpoint(wh, vlm_url, vlm_model, "vlm", **limits)
     text = endpoint(wh, text_url or vlm_url, text_model or vlm_model, "text", **limits)
-    cfg = CurateConfig(vision=vision, text=text, clip=ClipSettings(clip_model, clip_pretrained) if clip_model else None,
+    cfg = CurateConfig(vision=vision, text=text, clip=ClipSettings(clip_model, clip_checkpoint or clip_pretrained) if clip_model else None,
                        embed_gpus=embed_gpus, tau=tau, dedup_k=dedup_k, dedup_cosine=dedup_cosine)
     try:
         summary = run_curate(wh, names, cfg=cfg, address=address, retry_rejects=retry_rejects,
@@ -159,6 +162,49 @@ def curate(
         print(json.dumps(summary.as_dict()))
     else:
         summary.render(out)
+
+
+@train.command("clip")
+def train_clip_cmd(
+    data: DataOpt,
+    run_name: Annotated[str, typer.Option(help="Run name; running again with the same name resumes from its newest checkpoint.")],
+    storage_path: Annotated[str, typer.Option(help="Where runs and checkpoints go (local path or s3:// gs:// ...).")],
+    model: Annotated[str, typer.Option(help="open_clip architecture or config .json.")] = "sciir-tiny",
+    pretrained: Annotated[Optional[str], typer.Option(help="Start from a pretrained tag or checkpoint (default: random init).")] = None,
+    epochs: Annotated[int, typer.Option()] = 5,
+    batch_size: Annotated[int, typer.Option(help="Per-worker batch size.")] = 32,
+    lr: Annotated[float, typer.Option()] = 5e-4,
+    workers: Annotated[int, typer.Option(help="Ray Train workers.")] = 2,
+    gpus_per_worker: Annotated[float, typer.Option()] = 0.0,
+    strategy: Annotated[str, typer.Option(help="ddp or fsdp.")] = "ddp",
+    max_failures: Annotated[int, typer.Option(help="Worker failures to recover from (FailureConfig).")] = 2,
+    heldout_percent: Annotated[int, typer.Option(help="Share of the split held out for retrieval metrics.")] = 10,
+    license: Annotated[Optional[list[str]], typer.Option(help="Allowed licenses (repeatable; default CC-BY-4.0).")] = None,
+    address: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="Ray cluster address (default: local Ray).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    storage_option: StorageOpt = None,
+) -> None:
+    """Train or fine-tune an open_clip model on (panel, abstract prompt) pairs of the training split."""
+    from sciir_dist.train.clip import TrainSettings, train_clip
+    from sciir_dist.train.split import DEFAULT_LICENSES
+
+    settings = TrainSettings(run_name=run_name, storage_path=storage_path, model=model, pretrained=pretrained,
+                             epochs=epochs, batch_size=batch_size, lr=lr, workers=workers,
+                             gpus_per_worker=gpus_per_worker, strategy=strategy, max_failures=max_failures,
+                             heldout_percent=heldout_percent, licenses=tuple(license or DEFAULT_LICENSES))
+    try:
+        res = train_clip(warehouse(data, storage_option), settings, address)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if json_out:
+        print(json.dumps(res, default=str))
+        return
+    import pyarrow as pa
+
+    cols = ("epoch", "step", "loss", "r1_i2t", "r5_i2t", "r1_t2i", "r5_t2i")
+    print_table(pa.Table.from_pylist([{c: h.get(c) for c in cols} for h in res["history"]]))
+    out.print(f"{res['train_pairs']} training / {res['heldout_pairs']} held-out pairs; checkpoint {res['checkpoint']}")
+    out.print(f"embed with it: sciir curate --stages embed --clip-model {model} --clip-checkpoint {res['checkpoint']}")
 
 
 @app.command("query")

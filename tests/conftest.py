@@ -108,3 +108,13 @@ def curated_warehouse(tmp_path_factory, spark_warehouse, ray_local):
     wh = Warehouse(str(dst))
     summary = run_curate(wh, list(STAGES), progress=False)  # all of them, in pipeline order
     return wh, summary
+
+
+@pytest.fixture
+def curated_copy(tmp_path, curated_warehouse):
+    """A private copy of the curated warehouse, to build benchmarks or train on."""
+    from sciir_dist.warehouse import Warehouse
+
+    dst = tmp_path / "curated"
+    shutil.copytree(curated_warehouse[0].root, dst)
+    return Warehouse(str(dst))

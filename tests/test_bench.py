@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from sciir_dist.bench.build import build, select
 from sciir_dist.bench.checklist import check_checklist, run_checklist
 from sciir_dist.bench.correlate import correlate
 from sciir_dist.bench.judge import JudgeSpec, run_judge
-from sciir_dist.bench.load import load_release
+from sciir_dist.bench.load import find_release, load_release
 from sciir_dist.bench.models_file import ModelSpec, load_models
 from sciir_dist.bench.score import ScoreOptions, score
 from sciir_dist.bench.sweep import run_sweep
@@ -31,7 +30,7 @@ from sciir_dist.prompts import judge as judge_prompt
 from sciir_dist.stages.vlm import data_url
 from sciir_dist.warehouse import Warehouse
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "sciir-bench"
+RELEASE = find_release()
 TEXT_RENDER = ModelSpec(name="text-render", backend="text-render", seeds=[0])
 
 
@@ -64,11 +63,6 @@ def test_build_protocol_on_hand_checkable_panels():
     assert (capped.groupby("group").size() <= 3).all()
     assert capped["panel_id"].tolist() == select(pd.DataFrame(rows), cap=3, seed=1)["panel_id"].tolist()
 
-
-@pytest.fixture
-def curated_copy(tmp_path, curated_warehouse):
-    shutil.copytree(curated_warehouse[0].root, tmp_path / "wh")
-    return Warehouse(str(tmp_path / "wh"))
 
 
 def test_offline_bench_from_curated_panels(curated_copy, ray_local):

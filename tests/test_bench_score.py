@@ -7,17 +7,17 @@ import math
 import random
 from collections import defaultdict
 from fractions import Fraction
-from pathlib import Path
+
 
 import pyarrow as pa
 import pytest
 
 from schemas.tables import BENCH_QUESTIONS, BENCH_SAMPLES, GENERATIONS, VERDICTS
-from sciir_dist.bench.load import ReleaseError, load_release
+from sciir_dist.bench.load import find_release, ReleaseError, load_release
 from sciir_dist.bench.score import CATEGORY_ORDER, ScoreError, ScoreOptions, score
 from sciir_dist.warehouse import Warehouse
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "sciir-bench"
+RELEASE = find_release()
 
 
 def test_load_published_release_twice(tmp_path):

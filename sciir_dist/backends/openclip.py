@@ -34,6 +34,20 @@ def register_configs(model: str) -> str:
     return model
 
 
+def resolve_pretrained(pretrained: str | None) -> str | None:
+    """A pretrained tag passes through; a path must exist, and a training
+    checkpoint directory means the ``model.pt`` inside it."""
+    if not pretrained:
+        return None
+    path = Path(pretrained)
+    if path.is_dir() and (path / "model.pt").is_file():
+        return str(path / "model.pt")
+    looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
+    if looks_like_path and not path.exists():
+        raise FileNotFoundError(f"open_clip checkpoint {pretrained} not found")
+    return pretrained
+
+
 def model_name(model: str, pretrained: str | None) -> str:
     return f"open_clip:{Path(model).stem if model.endswith('.json') else model}:{pretrained or 'random'}"
 
@@ -45,9 +59,7 @@ class OpenClipEncoder:
         import open_clip
         import torch
 
-        if pretrained and ("/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))) \
-                and not Path(pretrained).exists():
-            raise FileNotFoundError(f"open_clip checkpoint {pretrained} not found")
+        pretrained_file = resolve_pretrained(pretrained)
         self.torch = torch
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         arch = register_configs(model)
@@ -55,7 +67,7 @@ class OpenClipEncoder:
         if pretrained is None:
             torch.manual_seed(0)  # random weights, but the same ones in every worker and at query time
         self.model, _, self.preprocess = open_clip.create_model_and_transforms(
-            arch, pretrained=pretrained, precision=precision, device=self.device)
+            arch, pretrained=pretrained_file, precision=precision, device=self.device)
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(arch)
         self.name = model_name(model, pretrained)

@@ -24,6 +24,24 @@ class ReleaseError(ValueError):
     """The release folder does not have the published layout."""
 
 
+def find_release() -> Path:
+    """Where a downloaded release lives: ``SCIIR_BENCH_RELEASE``, else a
+    ``shared/sciir-bench`` folder beside the checkout or one of its parents
+    (the layout this project's tests and benches use)."""
+    import os
+
+    env = os.environ.get("SCIIR_BENCH_RELEASE")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), Path(__file__).resolve()):
+        for parent in [base, *base.parents]:
+            candidate = parent / "shared" / "sciir-bench"
+            if (candidate / "instruction_following").is_dir():
+                return candidate
+    raise ReleaseError("no SciIR-Bench release found: set SCIIR_BENCH_RELEASE to the folder "
+                       "(<mode>/<group>/{caption,checklist}.json)")
+
+
 def _field(cap: dict, keys: tuple[str, ...], sid: str) -> str:
     for k in keys:
         if cap.get(k):

@@ -1,0 +1,2 @@
+"""Training on the curation cluster (SPEC §7): the training split, CLIP
+training with Ray Train, and SFT exports."""

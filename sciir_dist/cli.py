@@ -207,6 +207,28 @@ def train_clip_cmd(
     out.print(f"embed with it: sciir curate --stages embed --clip-model {model} --clip-checkpoint {res['checkpoint']}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def submit(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="curate, bench or train-clip; the rest of the line goes to the job.")],
+    address: Annotated[str, typer.Option(envvar="RAY_ADDRESS", help="The cluster's dashboard URL, e.g. http://head:8265.")],
+    wait: Annotated[bool, typer.Option(help="Stream the job's logs and exit with its status.")] = False,
+    python: Annotated[str, typer.Option(help="Python on the cluster's nodes.")] = "python",
+    timeout: Annotated[Optional[float], typer.Option(help="With --wait: stop the job after this many seconds.")] = None,
+) -> None:
+    """Submit a job to a Ray cluster through the Jobs API, shipping this project."""
+    from sciir_dist.submit import submit as run
+
+    try:
+        job_id, status = run(job, list(ctx.args), address, python=python, wait=wait, log=lambda m: print(m, flush=True),
+                             timeout_s=timeout)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if status is not None:
+        out.print(f"{job_id}: {status}")
+        raise typer.Exit(0 if status == "SUCCEEDED" else 1)
+
+
 @app.command("query")
 def query_cmd(
     data: DataOpt,

@@ -1,6 +1,6 @@
-"""jobs/curate.py submitted through Ray's Jobs API to a real Ray head on
-loopback (`ray start --head`; Ray 2.60 local clusters use token auth, so the
-client runs with RAY_AUTH_MODE=token in its own process)."""
+"""`sciir submit` sends jobs/curate.py through Ray's Jobs API to a real Ray
+head on loopback (`ray start --head`; Ray 2.60 local clusters use token
+auth, which the client picks up from ~/.ray/auth_token)."""
 
 from __future__ import annotations
 
@@ -9,39 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # keep Ray on 127.0.0.1
-
-CLIENT = textwrap.dedent("""
-    import sys, time
-    from ray.job_submission import JobSubmissionClient
-    url, entrypoint, workdir = sys.argv[1:4]
-    client = JobSubmissionClient(url)
-    for attempt in range(60):  # the job agent comes up a little after the dashboard
-        try:
-            job = client.submit_job(entrypoint=entrypoint, runtime_env={
-                "working_dir": workdir, "excludes": [".venv/", ".git/", "tests/", "benches/", "demo/"]})
-            break
-        except RuntimeError as exc:
-            if "No available agent" not in str(exc) or attempt == 59:
-                raise
-            time.sleep(2)
-    for _ in range(240):
-        status = str(client.get_job_status(job))
-        if status in ("SUCCEEDED", "FAILED", "STOPPED"):
-            break
-        time.sleep(1)
-    print(client.get_job_logs(job)[-2000:])
-    print("STATUS", status)
-    sys.exit(0 if status == "SUCCEEDED" else 1)
-""")
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -78,13 +51,23 @@ def ray_head(tmp_path_factory):
     log.close()
 
 
-def test_curate_job_through_the_jobs_api(ray_head, warehouse_copy):
+def test_sciir_submit_runs_curate_on_the_cluster(ray_head, warehouse_copy):
     wh = warehouse_copy
-    entry = f"{sys.executable} jobs/curate.py --data {wh.root} --stages hash,dedup --no-progress --json"
-    env = dict(os.environ, RAY_AUTH_MODE="token", **LOOPBACK)
-    proc = subprocess.run([sys.executable, "-c", CLIENT, ray_head, entry, str(REPO)], env=env,
-                          capture_output=True, text=True, timeout=400)
+    env = dict(os.environ, **LOOPBACK)
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-m", "sciir_dist.cli", "submit", "--address", ray_head, "--wait",
+                           "--python", sys.executable, "--timeout", "300", "curate", "--data", wh.root,
+                           "--stages", "hash,dedup", "--no-progress", "--json"],
+                          env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "SUCCEEDED" in proc.stdout and '"job": "curate"' in proc.stdout  # the job's own logs streamed back
     assert wh.count("panel_hashes") == wh.count("panels") == wh.count("panel_dedup")
     run = wh.read("runs", where="job = 'curate'").to_pylist()[0]
     assert run["status"] == "succeeded" and run["engine"] == "ray"
+
+
+def test_submit_refuses_unknown_jobs():
+    from sciir_dist.submit import submit
+
+    with pytest.raises(ValueError, match="unknown job"):
+        submit("nope", [], "http://127.0.0.1:1")

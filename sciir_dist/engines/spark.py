@@ -76,6 +76,7 @@ class SparkEngine:
     def __init__(self, master: str | None = None, progress: bool = True) -> None:
         self.spark = get_session(master)
         self.sc = self.spark.sparkContext
+        self.cluster = self.sc.master  # what the job really ran on (spark-submit may have chosen it)
         self.sc.setLogLevel("ERROR")
         self.progress = progress
 

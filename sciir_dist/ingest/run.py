@@ -106,7 +106,8 @@ def run_ingest(
     for t in COMMIT_ORDER:
         wh.ensure(t)
     versions_read = wh.versions(COMMIT_ORDER)
-    run = RunRecorder(wh, "ingest", engine.name, dict(params or {}, inputs=inputs, format=fmt))
+    run = RunRecorder(wh, "ingest", engine.name, dict(params or {}, inputs=inputs, format=fmt,
+                                                     cluster=getattr(engine, "cluster", engine.name)))
     summary = Summary(job="ingest", run_id=run.run_id)
     try:
         sources = list(discover(inputs, fmt, opts.storage_options))

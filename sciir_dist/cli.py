@@ -207,6 +207,29 @@ def train_clip_cmd(
     out.print(f"embed with it: sciir curate --stages embed --clip-model {model} --clip-checkpoint {res['checkpoint']}")
 
 
+@app.command("export")
+def export_cmd(
+    data: DataOpt,
+    out_uri: Annotated[str, typer.Option("--out", help="Output folder or URI (fsspec: local, s3://, gs://, ...).")],
+    shard_size: Annotated[int, typer.Option(help="Rows per shard.")] = 1000,
+    format: Annotated[Optional[list[str]], typer.Option(help="jsonl, webdataset, parquet (repeatable; default all).")] = None,
+    license: Annotated[Optional[list[str]], typer.Option(help="Allowed licenses (repeatable; default CC-BY-4.0).")] = None,
+    output_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE fsspec option for --out (repeatable).")] = None,
+    storage_option: StorageOpt = None,
+) -> None:
+    """SFT files from the training split: planner chat JSONL, generator WebDataset shards and Parquet."""
+    from sciir_dist.train.export import FORMATS, ExportSettings, export
+    from sciir_dist.train.split import DEFAULT_LICENSES, SplitError
+
+    settings = ExportSettings(out=out_uri, shard_size=shard_size, formats=tuple(format or FORMATS),
+                              licenses=tuple(license or DEFAULT_LICENSES), storage_options=storage(output_option))
+    try:
+        manifest = export(warehouse(data, storage_option), settings)
+    except (SplitError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    out.print(json.dumps(manifest, indent=1))
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def submit(
     ctx: typer.Context,

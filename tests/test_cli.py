@@ -16,12 +16,13 @@ from sciir_dist.cli import app
 from tests.test_ingest import snapshot
 
 runner = CliRunner()
-COMMANDS = ["synth", "ingest", "query", "sql", "stats", "show", "demo"]
+COMMANDS = ["synth", "ingest", "curate", "query", "sql", "stats", "show", "demo", "export", "submit", "train clip",
+            "bench load", "bench build", "bench checklist", "bench sweep", "bench judge", "bench score", "bench correlate"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
 def test_help(cmd):
-    res = runner.invoke(app, [cmd, "--help"])
+    res = runner.invoke(app, [*cmd.split(), "--help"])
     assert res.exit_code == 0 and "Usage" in res.output
 
 

@@ -235,13 +235,23 @@ def test_correlate_with_human_ratings(curated_copy, ray_local, tmp_path):
     run_judge(wh, JudgeSpec(), progress=False)
     from sciir_dist.bench.correlate import sample_scores
 
-    scores = sample_scores(wh, ScoreOptions())
     ratings = tmp_path / "human.csv"
-    scores.assign(rating=scores["score"] * 4 + 1)[["sample_id", "rating"]].to_csv(ratings, index=False)
+
+    def rate_like_the_metric() -> pd.DataFrame:
+        scores = sample_scores(wh, ScoreOptions())
+        scores.assign(rating=scores["score"] * 4 + 1)[["sample_id", "rating"]].to_csv(ratings, index=False)
+        return scores
+
+    if rate_like_the_metric()["score"].nunique() == 1:  # the baseline scores every sample alike
+        with pytest.raises(ValueError, match="constant"):
+            correlate(wh, str(ratings), ScoreOptions())
+    half = wh.read("generations", ["sample_id"])["sample_id"].to_pylist()[::2]
+    wh.open("generations").delete("sample_id IN (" + ", ".join(f"'{x}'" for x in half) + ")")  # now they fail
+    scores = rate_like_the_metric()
     res = correlate(wh, str(ratings), ScoreOptions())
-    assert res["pairs"] == len(scores)
-    if scores["score"].nunique() > 1:
-        assert res["pearson_r"] == pytest.approx(1.0) and res["spearman_rho"] == pytest.approx(1.0)
+    assert res["pairs"] == len(scores) and scores["score"].nunique() > 1
+    assert res["pearson_r"] == pytest.approx(1.0) and res["spearman_rho"] == pytest.approx(1.0)
+    assert res["kendall_tau"] == pytest.approx(1.0)
 
 
 def test_killed_sweep_and_judge_rerun_without_duplicates_or_repeats(tmp_path, ray_local):

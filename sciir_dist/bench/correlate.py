@@ -35,6 +35,8 @@ def correlate(wh: Warehouse, human_csv: str, opts: ScoreOptions, model: str | No
     joined = human.merge(scores, on=["model", "sample_id"], how="inner")
     if len(joined) < 3:
         raise ValueError(f"only {len(joined)} rated samples match scored generations; need at least 3")
+    if joined["score"].nunique() < 2 or joined["rating"].nunique() < 2:
+        raise ValueError("per-sample scores or ratings are constant: correlation is undefined")
     return {
         "pairs": int(len(joined)),
         "pearson_r": float(stats.pearsonr(joined["score"], joined["rating"]).statistic),

@@ -116,7 +116,12 @@ def train_loop(config: dict) -> None:
                 config = {**config, "_history": json.load(f)}
     model = ray.train.torch.prepare_model(model, parallel_strategy=config["strategy"])
     core = model.module if hasattr(model, "module") else model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
+    # as open_clip trains: no weight decay on gains, biases and the logit scale (decay would pull it to 0)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    no_decay = [p for n, p in named if p.ndim < 2 or "logit_scale" in n or "bn" in n or "ln" in n]
+    decay = [p for n, p in named if not (p.ndim < 2 or "logit_scale" in n or "bn" in n or "ln" in n)]
+    optimizer = torch.optim.AdamW([{"params": no_decay, "weight_decay": 0.0},
+                                   {"params": decay, "weight_decay": config["weight_decay"]}], lr=config["lr"])
     if optimizer_state:
         optimizer.load_state_dict(optimizer_state)
     loss_fn = ClipLoss(gather_with_grad=True, cache_labels=True, rank=rank, world_size=world)

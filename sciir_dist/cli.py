@@ -173,7 +173,7 @@ def train_clip_cmd(
     pretrained: Annotated[Optional[str], typer.Option(help="Start from a pretrained tag or checkpoint (default: random init).")] = None,
     epochs: Annotated[int, typer.Option()] = 5,
     batch_size: Annotated[int, typer.Option(help="Per-worker batch size.")] = 32,
-    lr: Annotated[float, typer.Option()] = 5e-4,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate (higher rates collapsed tiny models from scratch).")] = 1e-4,
     workers: Annotated[int, typer.Option(help="Ray Train workers.")] = 2,
     gpus_per_worker: Annotated[float, typer.Option()] = 0.0,
     strategy: Annotated[str, typer.Option(help="ddp or fsdp.")] = "ddp",

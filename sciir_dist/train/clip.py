@@ -40,7 +40,7 @@ class TrainSettings:
     pretrained: str | None = None  # tag or checkpoint to start from; None = random init
     epochs: int = 5
     batch_size: int = 32
-    lr: float = 5e-4
+    lr: float = 1e-4
     weight_decay: float = 0.1
     workers: int = 2
     gpus_per_worker: float = 0.0

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NAMES = ("filter_decision", "relevance_scores", "reasoning", "sci_rcot", "abstract_prompt", "discipline", "bench_checklist",
+NAMES = ("filter_decision", "relevance_scores", "reasoning", "sci_rcot", "abstract_prompt", "discipline", "checklist_items",
          "verdicts")
 
 

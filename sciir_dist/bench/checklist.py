@@ -101,7 +101,7 @@ class ChecklistStage(Stage):
             def job(sid: str, prompt_text: str):
                 active, texts, reasoning = meta[sid]
                 return lambda clients: clients["text"].chat_json(
-                    prompt.messages(prompt_text, reasoning, active, texts), load("bench_checklist"), "bench_checklist",
+                    prompt.messages(prompt_text, reasoning, active, texts), load("checklist_items"), "checklist_items",
                     lambda d: check_checklist(d, active, texts))
 
             answers = run_each({"text": self.text}, {r["sample_id"]: job(r["sample_id"], r["prompt"]) for r in rows})

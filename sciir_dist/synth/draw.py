@@ -24,6 +24,11 @@ ENTITY_WORDS = [
     "Glacier", "Ocean", "Plasma", "Ion", "Proton", "Gene", "Protein", "Cell wall", "Reactor", "Turbine",
 ]
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+SHAPES = ("circle", "box", "ellipse", "hexagon")
+# Each entity keeps one look across the corpus (as a receptor or a neuron has a
+# conventional depiction in real figures), so an image shows *what* it depicts
+# beyond its small print labels: no two entities share a (shape, colour).
+GLYPHS = {w: (SHAPES[i % len(SHAPES)], PALETTE[i // len(SHAPES)]) for i, w in enumerate(ENTITY_WORDS)}
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,13 @@ def _schematic(ax, spec: PanelSpec, rng: np.random.Generator) -> None:
         ax.add_patch(Rectangle((0.08, y0), 0.84, rng.uniform(0.1, 0.3), fc=PALETTE[int(rng.integers(len(PALETTE)))],
                                alpha=0.3, ec="none"))
     for i, (x, y, name) in enumerate(centers):
-        color = PALETTE[int(rng.integers(len(PALETTE)))]
-        shape = int(rng.integers(4))
-        if shape == 0:
+        shape, color = GLYPHS[name]
+        if shape == "circle":
             ax.add_patch(Circle((x, y), 0.09 * scale, fc=color, ec="black", lw=1.2, alpha=0.9))
-        elif shape == 1:
+        elif shape == "box":
             ax.add_patch(FancyBboxPatch((x - 0.11 * scale, y - 0.07 * scale), 0.22 * scale, 0.14 * scale,
                                         boxstyle="round,pad=0.01", fc=color, ec="black", lw=1.2))
-        elif shape == 2:
+        elif shape == "ellipse":
             ax.add_patch(Ellipse((x, y), 0.24 * scale, 0.13 * scale, fc=color, ec="black", lw=1.2))
         else:
             ax.add_patch(RegularPolygon((x, y), 6, radius=0.09 * scale, fc=color, ec="black", lw=1.2))

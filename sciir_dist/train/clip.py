@@ -36,11 +36,12 @@ HISTORY_FILE = "history.json"  # every epoch's metrics so far, the untrained mod
 class TrainSettings:
     run_name: str
     storage_path: str  # local path or s3:// gs:// ... (Ray Train persistent storage)
-    model: str = "sciir-tiny"  # open_clip architecture or config .json
+    model: str = "sciir-lite"  # open_clip architecture or config .json; sciir-lite: the bundled pretrained towers
     pretrained: str | None = None  # tag or checkpoint to start from; None = random init
     epochs: int = 5
     batch_size: int = 32
     lr: float = 1e-4
+    warmup: float = 0.1  # share of all steps spent warming the learning rate up; cosine decay after
     weight_decay: float = 0.1
     workers: int = 2
     gpus_per_worker: float = 0.0
@@ -97,21 +98,20 @@ def train_loop(config: dict) -> None:
     import torch
     from open_clip.loss import ClipLoss
 
-    import open_clip
-    from sciir_dist.backends.openclip import register_configs
+    from sciir_dist.backends.openclip import create_model
 
     torch.manual_seed(config["seed"])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    arch = register_configs(config["model"])
-    model = open_clip.create_model(arch, pretrained=config["pretrained"], output_dict=True)
-    optimizer_state, start_epoch, step = None, 0, 0
+    model = create_model(config["model"], config["pretrained"], output_dict=True)
+    optimizer_state, scheduler_state, start_epoch, step = None, None, 0, 0
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:  # resume: same run name, newest checkpoint
         with checkpoint.as_directory() as d:
             model.load_state_dict(torch.load(os.path.join(d, MODEL_FILE), map_location="cpu")["state_dict"])
             state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu")
-            optimizer_state, start_epoch, step = state["optimizer"], state["epoch"] + 1, state["step"]
+            optimizer_state, scheduler_state = state["optimizer"], state.get("scheduler")
+            start_epoch, step = state["epoch"] + 1, state["step"]
             with open(os.path.join(d, HISTORY_FILE)) as f:
                 config = {**config, "_history": json.load(f)}
     model = ray.train.torch.prepare_model(model, parallel_strategy=config["strategy"])
@@ -124,6 +124,9 @@ def train_loop(config: dict) -> None:
                                    {"params": decay, "weight_decay": config["weight_decay"]}], lr=config["lr"])
     if optimizer_state:
         optimizer.load_state_dict(optimizer_state)
+    scheduler = warmup_cosine(optimizer, config["total_steps"], config["warmup"])
+    if scheduler_state:
+        scheduler.load_state_dict(scheduler_state)
     loss_fn = ClipLoss(gather_with_grad=True, cache_labels=True, rank=rank, world_size=world)
     device = ray.train.torch.get_device()
 
@@ -154,11 +157,13 @@ def train_loop(config: dict) -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            scheduler.step()
             with torch.no_grad():
                 core.logit_scale.clamp_(0, np.log(100))
             losses.append(float(loss))
             step += 1
         metrics = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)) if losses else None,
+                   "lr": scheduler.get_last_lr()[0],
                    "session": config["session"], **evaluate()}
         history.append(metrics)
         state_dict = _full_state_dict(model, config["strategy"])
@@ -166,12 +171,31 @@ def train_loop(config: dict) -> None:
             with tempfile.TemporaryDirectory() as d:
                 torch.save({"state_dict": state_dict, "epoch": epoch, "model": config["model"]}, os.path.join(d, MODEL_FILE))
                 optim = optimizer.state_dict() if config["strategy"] == "ddp" else None  # FSDP: weights only
-                torch.save({"optimizer": optim, "epoch": epoch, "step": step}, os.path.join(d, STATE_FILE))
+                torch.save({"optimizer": optim, "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step},
+                           os.path.join(d, STATE_FILE))
                 with open(os.path.join(d, HISTORY_FILE), "w") as f:
                     json.dump(history, f)
                 ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
         else:
             ray.train.report(metrics)
+
+
+def warmup_cosine(optimizer, total_steps: int, warmup: float):
+    """Linear warm-up over the first ``warmup`` share of the steps, then cosine
+    decay to zero (as open_clip trains): contrastive training from scratch at
+    full rate from step one collapses to a uniform similarity matrix."""
+    import math
+
+    import torch
+
+    warm = max(1, round(total_steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total_steps - warm))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def _full_state_dict(model, strategy: str) -> dict:
@@ -187,18 +211,19 @@ def _full_state_dict(model, strategy: str) -> dict:
 
 def train_clip(wh: Warehouse, s: TrainSettings, address: str | None = None) -> dict:
     """Train; returns the metrics history and the final checkpoint's path."""
-    import open_clip
     import ray
     import ray.data
     import ray.train
     from open_clip import get_model_preprocess_cfg
     from ray.train.torch import TorchTrainer
 
-    from sciir_dist.backends.openclip import register_configs, resolve_pretrained
+    from sciir_dist.backends.openclip import create_model, resolve_pretrained
     from sciir_dist.engines.ray import init_ray
 
     if s.strategy not in ("ddp", "fsdp"):
         raise ValueError(f"--strategy is ddp or fsdp, not {s.strategy!r}")
+    if s.strategy == "fsdp" and not s.gpus_per_worker:
+        raise ValueError("--strategy fsdp needs GPU workers (--gpus-per-worker): Ray Train shards with FSDP on GPUs only")
     s.pretrained = resolve_pretrained(s.pretrained)  # a missing checkpoint fails here, before any worker starts
     rows = training_split(wh, s.licenses, s.heldout_percent)
     train_rows, held_rows = rows[~rows["heldout"]], rows[rows["heldout"]]
@@ -215,8 +240,7 @@ def train_clip(wh: Warehouse, s: TrainSettings, address: str | None = None) -> d
     worker_cpus = max(0.25, min(1.0, (cpus - 0.5) / s.workers))
     panels = wh.open("panels")
     index = {p: i for i, p in enumerate(panels.to_table(columns=["panel_id"]).column("panel_id").to_pylist())}
-    arch = register_configs(s.model)
-    preprocess_cfg = get_model_preprocess_cfg(open_clip.create_model(arch, pretrained=s.pretrained))
+    preprocess_cfg = get_model_preprocess_cfg(create_model(s.model, s.pretrained))
 
     def dataset(part, train: bool):
         items = [{"index": index[p], "text": t} for p, t in zip(part["panel_id"], part["text"])]
@@ -226,6 +250,8 @@ def train_clip(wh: Warehouse, s: TrainSettings, address: str | None = None) -> d
 
     config = {k: v for k, v in asdict(s).items() if k not in ("storage_path", "licenses")}
     config["session"] = uuid.uuid4().hex[:8]  # which driver run produced each history entry
+    per_worker = -(-len(train_rows) // s.workers)  # the train dataset is split evenly across workers
+    config["total_steps"] = s.epochs * -(-per_worker // s.batch_size)
     trainer = TorchTrainer(
         train_loop, train_loop_config=config,
         scaling_config=ray.train.ScalingConfig(num_workers=s.workers, use_gpu=s.gpus_per_worker > 0,

@@ -173,7 +173,7 @@ def train_clip_cmd(
     storage_path: Annotated[str, typer.Option(help="Where runs and checkpoints go (local path or s3:// gs:// ...).")],
     model: Annotated[str, typer.Option(help="open_clip architecture or config .json (sciir-lite: the bundled "
                                             "EfficientNet-Lite0 and MiniLM towers; sciir-tiny: a small random model).")] = "sciir-lite",
-    pretrained: Annotated[Optional[str], typer.Option(help="Start from a pretrained tag or checkpoint (default: random init).")] = None,
+    pretrained: Annotated[Optional[str], typer.Option(help="Start from a pretrained tag or checkpoint (default: sciir-lite's bundled towers; random for others).")] = None,
     epochs: Annotated[int, typer.Option()] = 5,
     batch_size: Annotated[int, typer.Option(help="Per-worker batch size.")] = 32,
     lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-4,

@@ -37,7 +37,7 @@ class TrainSettings:
     run_name: str
     storage_path: str  # local path or s3:// gs:// ... (Ray Train persistent storage)
     model: str = "sciir-lite"  # open_clip architecture or config .json; sciir-lite: the bundled pretrained towers
-    pretrained: str | None = None  # tag or checkpoint to start from; None = random init
+    pretrained: str | None = None  # tag or checkpoint to start from; None = the model's own start (random for most)
     epochs: int = 5
     batch_size: int = 32
     lr: float = 1e-4

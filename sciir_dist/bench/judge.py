@@ -171,7 +171,7 @@ class JudgeStage(Stage):
         return StageResult(pa.Table.from_pylist(out, schema=VERDICTS), rejects)
 
     def _ocr(self, rows: list[dict], todo: dict[str, list[dict]]) -> dict[str, dict[str, list[str]]]:
-        from sciir_dist.stages.ocr import read_lines
+        from sciir_dist.backends.ocr import read_lines
 
         out = {}
         for r in rows:

@@ -22,7 +22,9 @@ from sciir_dist.ingest.errors import Reject
 from sciir_dist.ingest.images import DEFAULT_MAX_PIXELS, decode
 from sciir_dist.ingest.model import Article, FigureRef, figure_id_for, panel_id_for, reject_id_for
 from sciir_dist.ingest.packages import PackageFiles, Source, open_package
-from sciir_dist.ingest.split import Splitter, geometric_reason, make_splitter, reading_order
+from sciir_dist.split import Hints, Splitter, SplitterConfig, make_splitter
+from sciir_dist.split.geometry import Box, geometric_reason, reading_order
+from sciir_dist.split.letters import find_letters, letters_of
 from sciir_dist.ingest.standardize import StandardizeOptions, standardize
 
 STAGE = "ingest"
@@ -34,7 +36,7 @@ class IngestOptions:
     #: license of image-folder sources (folders state none)
     folder_license: str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
-    splitter: str = "xycut"
+    splitter: SplitterConfig = SplitterConfig()
     standardize: StandardizeOptions = StandardizeOptions()
     #: fsspec options for reading inputs (the warehouse has its own)
     storage_options: dict = field(default_factory=dict)
@@ -80,13 +82,14 @@ class SourceResult:
         return getattr(self, table)
 
 
-_SPLITTERS: dict[str, Splitter] = {}
+_SPLITTERS: dict[SplitterConfig, Splitter] = {}
 
 
-def _splitter(name: str) -> Splitter:
-    if name not in _SPLITTERS:
-        _SPLITTERS[name] = make_splitter(name)
-    return _SPLITTERS[name]
+def _splitter(cfg: SplitterConfig) -> Splitter:
+    """One splitter per worker process and configuration (models load once)."""
+    if cfg not in _SPLITTERS:
+        _SPLITTERS[cfg] = make_splitter(cfg)
+    return _SPLITTERS[cfg]
 
 
 def read_source(src: Source, opts: IngestOptions) -> tuple[PackageFiles, list[Article]]:
@@ -166,20 +169,17 @@ def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef
     data = files.read(name)
     img = decode(data, max_pixels=opts.max_pixels)
     w, h = img.size
-    boxes = split_figure(img, opts.splitter, subcaptions.marker_count(ref.caption))
-    single = len(boxes) == 1
-    if single:
-        boxes = [(0, 0, w, h)]
-    labels = subcaptions.assign(ref.caption, len(boxes))
+    panels = split_figure(img, _splitter(opts.splitter), ref.caption)
+    single = len(panels) == 1
     kept = 0
-    for idx, (box, (letter, sub)) in enumerate(zip(boxes, labels)):
+    for idx, (box, letter, sub) in enumerate(panels):
         pid = panel_id_for(fid, idx)
         why = geometric_reason(box, w, h, single=single)
         if why:
             bw, bh = box[2] - box[0], box[3] - box[1]
             res.reject(pid, why, f"panel {idx} bbox {list(box)} ({bw}x{bh} of {w}x{h}) fails the {why} filter", art.article_id)
             continue
-        std = standardize(img.crop(box) if not single else img, opts.standardize)
+        std = standardize(img if box == (0, 0, w, h) else img.crop(box), opts.standardize)
         res.panels.append(
             {
                 "panel_id": pid,
@@ -189,7 +189,7 @@ def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef
                 "panel_letter": letter,
                 "bbox": list(box),
                 "sub_caption": sub,
-                "split_method": "whole" if single else opts.splitter,
+                "split_method": "whole" if single else opts.splitter.name,
                 "source_width": box[2] - box[0],
                 "source_height": box[3] - box[1],
                 "fill_color": list(std.fill),
@@ -217,11 +217,28 @@ def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef
     )
 
 
-def split_figure(img: Image.Image, splitter: str, expected: int | None = None) -> list[tuple[int, int, int, int]]:
-    """Panel boxes in reading order (source pixels, after EXIF orientation).
-    ``expected``: panels named by the caption's markers (a splitting hint)."""
+def flatten(img: Image.Image) -> Image.Image:
+    """RGB for the splitter: transparency composited over white (the page)."""
     if img.mode == "RGBA":
         flat = Image.new("RGB", img.size, (255, 255, 255))
         flat.paste(img, mask=img.getchannel("A"))
-        img = flat
-    return reading_order(_splitter(splitter)(np.asarray(img), expected))
+        return flat
+    return img.convert("RGB")
+
+
+def split_figure(img: Image.Image, splitter: Splitter, caption: str | None) -> list[tuple[Box, str | None, str | None]]:
+    """(bbox, panel_letter, sub_caption) per panel in reading order, bbox in
+    source pixels after EXIF orientation. The panel letters drawn in the image
+    and the count the caption's markers name are the splitter's hints; the
+    drawn letters also attach sub-captions. A single panel covers the whole
+    figure (SPEC §3)."""
+    rgb = np.asarray(flatten(img))
+    letters = find_letters(rgb)
+    expected = subcaptions.marker_count(caption) if caption is not None else None
+    boxes = reading_order(splitter(rgb, Hints(expected, tuple(letters))))
+    if len(boxes) <= 1:
+        boxes = [(0, 0, img.width, img.height)]
+    if caption is None:
+        return [(b, None, None) for b in boxes]
+    labels = subcaptions.assign(caption, len(boxes), letters_of(boxes, letters))
+    return [(b, letter, sub) for b, (letter, sub) in zip(boxes, labels)]

@@ -91,17 +91,26 @@ def marker_count(caption: str) -> int:
     return len({l for s in segments for l in s.letters})
 
 
-def assign(caption: str, n_panels: int) -> list[tuple[str | None, str]]:
-    """(panel_letter, sub_caption) per panel in reading order. When the
-    markers do not match the panel count, every panel keeps the whole
-    caption and no letter (SPEC §3)."""
+def assign(caption: str, n_panels: int, drawn: list[str | None] | None = None) -> list[tuple[str | None, str]]:
+    """(panel_letter, sub_caption) per panel in reading order. ``drawn``: the
+    letter read on each panel in the image, when known; panels get the
+    caption text of their own letter (a figure lettered down its columns
+    first is not in reading order), the others the remaining letters in
+    reading order. When the markers do not match the panel count, every
+    panel keeps the whole caption and no letter (SPEC §3)."""
     plain = strip_markup(caption)
     _, segments = parse(caption)
     letters = sorted({l for s in segments for l in s.letters})
     if not segments or len(letters) != n_panels or letters != list(string.ascii_lowercase[:n_panels]):
         return [(None, plain)] * n_panels
-    out = []
-    for letter in letters:
-        text = " ".join(s.text for s in segments if letter in s.letters)
-        out.append((letter, text))
-    return out
+    return [(letter, " ".join(s.text for s in segments if letter in s.letters)) for letter in _order(letters, drawn)]
+
+
+def _order(letters: list[str], drawn: list[str | None] | None) -> list[str]:
+    """The caption letter of each panel: the drawn one where it was read (and
+    the readings are consistent), the rest in reading order."""
+    seen = [d for d in drawn or [] if d]
+    if not seen or len(set(seen)) != len(seen) or not set(seen) <= set(letters):
+        return letters
+    rest = iter(l for l in letters if l not in seen)
+    return [d if d else next(rest) for d in drawn]  # type: ignore[union-attr]

@@ -26,7 +26,7 @@ from schemas.tables import PANEL_ANNOTATIONS, TRACKS
 from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.prompts import annotate as prompt
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
-from sciir_dist.stages.ocr import read_lines
+from sciir_dist.backends.ocr import read_lines
 from sciir_dist.stages.vlm import Clients, data_url, run_each
 
 OFFLINE_VERSION = "annotate-offline-v1"

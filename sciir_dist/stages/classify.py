@@ -22,7 +22,7 @@ from schemas.tables import PANEL_CLASSIFY, TRACKS
 from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.prompts import classify as prompt
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
-from sciir_dist.stages.ocr import read_lines
+from sciir_dist.backends.ocr import read_lines
 from sciir_dist.stages.vlm import ask_all, data_url
 
 TAU = 7

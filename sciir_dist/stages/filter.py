@@ -19,7 +19,7 @@ from schemas.outputs import load
 from schemas.tables import PANEL_FILTER
 from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.prompts import filter as prompt
-from sciir_dist.stages import ocr
+from sciir_dist.backends import ocr
 from sciir_dist.stages.base import Resources, Stage, StageResult
 from sciir_dist.stages.vlm import ask_all, data_url
 

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from sciir_dist.ingest.model import article_id_for, figure_id_for, panel_id_for
-from sciir_dist.ingest.split import geometric_reason
+from sciir_dist.split.geometry import geometric_reason
 from sciir_dist.synth.draw import PanelSpec, render, to_bytes
 
 SUBJECTS = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sciir_dist.ingest.split import iou
+from sciir_dist.split.geometry import iou
 
 
 @dataclass

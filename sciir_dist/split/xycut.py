@@ -1,0 +1,697 @@
+"""The model-free panel splitter: recursive XY-cut over clean lines.
+
+A *clean line* is a row (or column) of a region whose pixels, all but a few,
+share one colour. Consecutive clean lines of one colour form a run, and a run
+between two pieces of content is a cut candidate:
+
+- *strong* when the lines just beyond it, on both sides, differ from its
+  colour along the whole content: a gutter between tinted, framed or
+  photographic panels, or a separator line of any colour between touching
+  panels. Strong cuts are taken.
+- *weak* when it is background between irregular content, as between two
+  diagrams. Whitespace inside one schematic looks the same, so a weak cut
+  needs support: a panel letter on each side, panel markers in the caption,
+  or a regular row of three or more equal pieces.
+
+Nothing is tuned to one drawing style: the background is estimated per
+figure and per region, the tolerance follows the figure's noise level, and
+each line's tolerance also follows its contrast with its neighbours (a 2 px
+gutter blurred by JPEG is still a line). Panel letters are erased before the
+analysis, so a letter standing in a gutter does not break it, and are given
+back to the boxes of panels drawn straight on the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from sciir_dist.split import Hints
+from sciir_dist.split.geometry import Box
+from sciir_dist.split.letters import LetterOptions, find_letters
+
+
+@dataclass(frozen=True)
+class XYCutOptions:
+    #: no cut leaves a piece shorter than this many pixels ...
+    min_piece: int = 96
+    #: ... or than this fraction of the figure's longer side
+    min_fraction: float = 0.05
+    #: an edge is straight when this share of the columns with content near it
+    #: start right at the run ...
+    straight: float = 0.75
+    #: ... and those columns cover this share of the region's content columns
+    coverage: float = 0.5
+    #: separator lines are at most this fraction of the longer side thick (>= 6 px)
+    line_fraction: float = 0.006
+    #: a piece split off by a weak cut has content on at least this share of the lines
+    #: of the fullest piece (a title or a legend strip has few)
+    ink_balance: float = 0.08
+    #: pieces of a regular row agree in length within this fraction
+    regular: float = 0.08
+    max_depth: int = 12
+    letters: LetterOptions = field(default_factory=LetterOptions)
+
+
+@dataclass
+class _Cut:
+    s: int
+    e: int
+    strong: bool
+    colour: np.ndarray
+    #: a drawn line (its colour is no background's)
+    line: bool = False
+    #: the middle of the run that made the cut (it may have been widened)
+    at: float = 0.0
+    #: what the run is: 1 the page (or a gutter colour around the region), 2 the
+    #: region's own tint, 0 neither (a drawn line or band)
+    ground: int = 1
+    #: a line that stops a little short of the region's ends
+    short: bool = False
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    box: Box  # the panel's content
+    piece: Box  # the part of the figure the cuts gave it (content, margins, letters)
+    container: bool  # a filled or framed rectangle
+
+
+class XYCutSplitter:
+    name = "xycut"
+
+    def __init__(self, opts: XYCutOptions = XYCutOptions()) -> None:
+        self.opts = opts
+
+    def __call__(self, rgb: np.ndarray, hints: Hints = Hints()) -> list[Box]:
+        letters = [lt.box for lt in (hints.letters if hints.letters is not None else find_letters(rgb, self.opts.letters))]
+        expected = hints.expected
+        fig = _Figure(rgb, letters, self.opts)
+        boxes = fig.boxes()
+        if expected is not None and expected >= 2 and len(letters) < 2 and len(boxes) != expected:
+            # no letters in the image, but the caption names panels: let its
+            # count back weak cuts, if that brings the split closer to it
+            fig.caption_backs_weak_cuts = True
+            alt = fig.boxes()
+            if abs(len(alt) - expected) < abs(len(boxes) - expected):
+                boxes = alt
+        return boxes
+
+
+def _mode_colour(pixels: np.ndarray) -> tuple[np.ndarray, float]:
+    """Most common colour of an (n, 3) pixel list (8-level bins) and its share."""
+    q = (pixels // 8).astype(np.int32)
+    keys = q[:, 0] << 10 | q[:, 1] << 5 | q[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    k = values[np.argmax(counts)]
+    sel = pixels[keys == k]
+    return np.median(sel, axis=0).astype(np.int16), float(counts.max()) / len(pixels)
+
+
+def _ring(img: np.ndarray, box: Box, width: int = 2) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    sub = img[y0:y1, x0:x1]
+    return np.concatenate([sub[:width].reshape(-1, 3), sub[-width:].reshape(-1, 3),
+                           sub[:, :width].reshape(-1, 3), sub[:, -width:].reshape(-1, 3)])
+
+
+def _deviation(sub: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Largest channel difference of every pixel from one colour, or from a
+    per-line colour of shape (n, 1, 3)."""
+    sub = sub.astype(np.int16, copy=False)
+    colour = np.asarray(colour, np.int16)
+    dev = np.abs(sub[..., 0] - colour[..., 0])
+    for c in (1, 2):
+        np.maximum(dev, np.abs(sub[..., c] - colour[..., c]), out=dev)
+    return dev
+
+
+class _Figure:
+    """One figure under analysis: pixels with letters erased, background,
+    noise tolerance, letters, and the recursive split."""
+
+    def __init__(self, rgb: np.ndarray, letters: list[Box], opts: XYCutOptions) -> None:
+        self.opts, self.letters = opts, letters
+        self.caption_backs_weak_cuts = False
+        #: the figure as drawn (letters kept: they say where pieces end) and
+        #: with its letters erased (what gutters and outlines are read from)
+        self.drawn = np.ascontiguousarray(rgb, dtype=np.uint8)
+        self.img = self.drawn.copy()
+        self.h, self.w = rgb.shape[:2]
+        side = max(self.h, self.w)
+        self.min_len = max(opts.min_piece, int(opts.min_fraction * side))
+        self.max_line = max(6, int(opts.line_fraction * side))
+        #: an outline is straight over at least this many columns (a quarter of the smallest panel)
+        self.min_segment = max(12, self.min_len // 4)
+        self.bg, _ = _mode_colour(_ring(self.img, (0, 0, self.w, self.h)))
+        self.tol = self._tolerance(rgb)
+        for box in letters:
+            self._erase(box)
+        #: the erased figure column-major, so column scans read contiguous memory
+        self.img_t = np.ascontiguousarray(self.img.transpose(1, 0, 2))
+        self._masks: dict[tuple, np.ndarray] = {}
+        self.bg = self._page()
+
+    def _page(self) -> np.ndarray:
+        """The page colour: that of the gutters when there are gutters between
+        outlined panels (strong runs across the whole figure, the widest kind
+        first), else the commonest colour of the figure's outline. Panels that
+        run to the figure's edges make the outline their colour, not the
+        page's. A drawn line counts only when it runs from edge to edge
+        (between panels that fill the figure, where no page shows): a line
+        stopping at a margin is drawn on the page."""
+        width: dict[tuple, int] = {}
+        best = self.bg
+        for axis in (0, 1):
+            img = self.img if axis == 0 else self.img_t
+            for c in self._candidates((0, 0, self.w, self.h), axis, (self.bg,), None):
+                if c.line:  # does the line itself run to both edges (its ends in its colour)?
+                    ends = img[int(c.at), [0, 1, -2, -1]]
+                    edge_to_edge = bool((_deviation(ends, c.colour) <= self.tol).all())
+                if c.strong and (not c.line or edge_to_edge):
+                    key = tuple(int(v) // 8 for v in c.colour)
+                    width[key] = width.get(key, 0) + c.e - c.s
+                    if width[key] == max(width.values()):
+                        best = c.colour
+        return best
+
+    # -- image statistics -----------------------------------------------------
+    def _tolerance(self, rgb: np.ndarray) -> float:
+        """How far a pixel may stray from its line's colour: a few noise
+        standard deviations. Noise is measured as the spread (MAD) of the
+        differences between neighbouring pixels on flat ground, edges and
+        texture excluded, along the figure's rows."""
+        import cv2
+
+        gray = cv2.cvtColor(np.ascontiguousarray(rgb[:: max(1, self.h // 400)]), cv2.COLOR_RGB2GRAY).astype(np.int16)
+        d = np.abs(np.diff(gray, axis=1)).ravel()
+        flat = d[d < 24]
+        sigma = 1.4826 * _median_int(flat) / np.sqrt(2) if len(flat) else 0.0
+        return max(6.0, 3.5 * sigma + 2.0)
+
+    def _erase(self, box: Box) -> None:
+        """Paint a letter with the colour around it."""
+        x0, y0, x1, y1 = box
+        pad = 2
+        x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(self.w, x1 + pad), min(self.h, y1 + pad)
+        ring = _ring(self.img, (max(0, x0 - 2), max(0, y0 - 2), min(self.w, x1 + 2), min(self.h, y1 + 2)))
+        self.img[y0:y1, x0:x1] = _mode_colour(ring)[0]
+
+    def _own_background(self, box: Box, inherited: tuple[np.ndarray, ...]) -> np.ndarray | None:
+        """The region's own background (a panel tint) when one colour other
+        than the inherited ones dominates just inside its outline."""
+        x0, y0, x1, y1 = box
+        d = self.max_line + 1  # inside a frame, if the region has one
+        if x1 - x0 > 2 * d + 4 and y1 - y0 > 2 * d + 4:
+            box = (x0 + d, y0 + d, x1 - d, y1 - d)
+        colour, share = _mode_colour(_ring(self.img, box))
+        if share >= 0.5 and all(np.abs(colour - c).max() > self.tol for c in inherited):
+            return colour
+        return None
+
+    def _mask(self, backgrounds: tuple[np.ndarray, ...], drawn: bool = False) -> np.ndarray:
+        """Content of the whole figure: pixels unlike every background colour
+        (cached: most regions share their backgrounds)."""
+        key = (drawn,) + tuple(sorted(tuple(int(v) for v in c) for c in backgrounds))
+        if key not in self._masks:
+            import cv2
+
+            image = self.drawn if drawn else self.img
+            mask = None
+            for c in backgrounds:
+                d = cv2.absdiff(image, (int(c[0]), int(c[1]), int(c[2]), 0))
+                m = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2]) > self.tol
+                mask = m if mask is None else mask & m
+            self._masks[key] = mask
+        return self._masks[key]
+
+    def _distinct(self, colours: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        out: list[np.ndarray] = []
+        for c in colours:
+            if all(np.abs(c - o).max() > self.tol for o in out):
+                out.append(c)
+        return tuple(out)
+
+    def _trim(self, box: Box, backgrounds: tuple[np.ndarray, ...], drawn: bool) -> Box | None:
+        """The box shrunk to its content."""
+        x0, y0, x1, y1 = box
+        mask = self._mask(backgrounds, drawn)[y0:y1, x0:x1]
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if len(rows) == 0:
+            return None
+        return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
+
+    # -- recursion ----------------------------------------------------------------
+    def boxes(self) -> list[Box]:
+        leaves: list[_Leaf] = []
+        self.split((0, 0, self.w, self.h), (self.bg,), 0, leaves)
+        return self.give_back_letters(leaves) if leaves else [(0, 0, self.w, self.h)]
+
+    def split(self, box: Box, backgrounds: tuple[np.ndarray, ...], depth: int, out: list[_Leaf]) -> None:
+        """Cut ``box`` along its best axis and recurse; ``backgrounds``: the
+        colours around it (the page, and the gutters that cut it out)."""
+        # the piece keeps its letters; its panel is what is drawn besides them
+        piece = self._trim(box, backgrounds, drawn=True)
+        box = self._trim(piece, backgrounds, drawn=False) if piece is not None else None
+        if box is None:
+            return
+        own = self._own_background(box, backgrounds)
+        options = []
+        if depth < self.opts.max_depth:
+            found = [self._candidates(box, axis, backgrounds, own) for axis in (0, 1)]
+            if any(self._lattice(c) for c in found):
+                # cell borders of a heat map or table, not panel separators
+                found = [[c for c in cs if not (c.strong and c.e - c.s <= self.max_line)] for cs in found]
+            for axis in (0, 1):
+                cands = found[axis]
+                cuts = self._select(box, piece, axis, cands, backgrounds)
+                while cuts:
+                    flat = self._flat_piece(box, axis, cuts)
+                    if flat is None:
+                        break
+                    kind, i = flat
+                    if kind == "tiles":  # the cuts were cell borders: no thin line is a separator here
+                        keep = [c for c in cands if not (c.strong and c.e - c.s <= self.max_line)]
+                    else:  # a blank block is a shape of the panel around it, not a panel
+                        near = [(c.s, c.e) for c in cuts[max(0, i - 1): i + 1]]
+                        keep = [c for c in cands if not any(c.s < e and s < c.e for s, e in near)]
+                    if len(keep) == len(cands):
+                        cuts = []
+                        break
+                    cands = keep
+                    cuts = self._select(box, piece, axis, cands, backgrounds)
+                if cuts:
+                    options.append((any(c.strong for c in cuts), max(c.e - c.s for c in cuts), axis, cuts))
+        if not options:
+            out.append(_Leaf(box, piece, self._container(box, backgrounds)))
+            return
+        _, _, axis, cuts = max(options, key=lambda o: o[:2])
+        x0, y0, x1, y1 = box
+        lo = y0 if axis == 0 else x0
+        # pieces reach out to the piece's own ends (letters beyond the content stay in them)
+        px0, py0, px1, py1 = piece
+        edges = [py0 if axis == 0 else px0] + [lo + v for c in cuts for v in (c.s, c.e)] + [py1 if axis == 0 else px1]
+        # children inherit the colours around them, and the colour of the gutters that cut them out
+        colours = self._distinct(backgrounds + tuple(c.colour for c in cuts if not c.line))
+        for i in range(0, len(edges), 2):
+            s, e = edges[i], edges[i + 1]
+            child = (px0, s, px1, e) if axis == 0 else (s, py0, e, py1)
+            self.split(child, colours, depth + 1, out)
+
+    # -- cut candidates ---------------------------------------------------------
+    def _candidates(self, box: Box, axis: int, backgrounds: tuple[np.ndarray, ...], own: np.ndarray | None) -> list[_Cut]:
+        """Cut candidates along one axis (0: rows, 1: columns). Inside a
+        region with its own background (a tinted panel), runs of that colour
+        are whitespace within the panel: weak at most."""
+        x0, y0, x1, y1 = box
+        sub = self.img[y0:y1, x0:x1] if axis == 0 else self.img_t[x0:x1, y0:y1]
+        n, length = sub.shape[:2]
+        if n < 2 * self.min_len:
+            return []
+        slack = self._end_slack(length)
+        means = _line_means(sub[:, slack: length - slack])
+        k = np.arange(n)
+        up = np.abs(means - means[np.maximum(k - 3, 0)]).max(axis=1)
+        down = np.abs(means - means[np.minimum(k + 3, n - 1)]).max(axis=1)
+        tol = np.maximum(self.tol, 0.2 * np.minimum(up, down))
+        # a few pixels may stray from the line's colour (JPEG specks), none far
+        # (a frame's side, a crossing line); lines whose range already shows a
+        # far pixel are not looked at closer
+        far = 2.5 * tol + 60
+        clean = _line_range(sub[:, slack: length - slack]) <= 2 * far
+        idx = np.flatnonzero(clean)
+        short = np.zeros(n, bool)
+        if len(idx):
+            clean[idx], short[idx] = self._clean(sub[idx], means[idx], tol[idx], far[idx], backgrounds)
+            clean |= short
+        clean |= self._ridges(sub)
+        jump = np.zeros(n, bool)
+        jump[1:] = np.abs(np.diff(means, axis=0)).max(axis=1) > self.tol
+        mask = self._mask(backgrounds)[y0:y1, x0:x1]
+        content_cols = max(1, int(mask.any(axis=axis).sum()))
+        runs: list[tuple[int, int]] = []
+        y = 0
+        while y < n:
+            if not clean[y]:
+                y += 1
+                continue
+            s = y
+            y += 1
+            while y < n and clean[y] and not jump[y]:
+                y += 1
+            # a band that only passes as a line stopping short must be as thin as a line
+            if s > 0 and y < n and not (short[s:y].any() and y - s > self.max_line):
+                runs.append((s, y))
+        groups: list[list[tuple[int, int]]] = []
+        for r in runs:
+            if groups and groups[-1][-1][1] == r[0]:
+                groups[-1].append(r)
+            else:
+                groups.append([r])
+        cuts = []
+        for group in groups:
+            cut = self._gap(sub, group, means, backgrounds, own, content_cols)
+            if cut is not None and cut.line:
+                cut = replace(self._clear_of_letters(cut, box, axis), short=bool(short[group[0][0]: group[-1][1]].any()))
+            if cut is not None:
+                cuts.append(cut)
+        return cuts
+
+    def _clear_of_letters(self, cut: _Cut, box: Box, axis: int) -> _Cut:
+        """A line's cut stops at a letter beside it: the letter heads the panel
+        across the line from it, it is not part of the gap."""
+        x0, y0, x1, y1 = box
+        lo = y0 if axis == 0 else x0
+        s, e = cut.s, cut.e
+        for b in self.letters:
+            a0, a1 = (b[1] - lo, b[3] - lo) if axis == 0 else (b[0] - lo, b[2] - lo)
+            o0, o1 = (b[0], b[2]) if axis == 0 else (b[1], b[3])
+            across = (x0, x1) if axis == 0 else (y0, y1)
+            if a1 <= s or a0 >= e or o1 <= across[0] or o0 >= across[1]:
+                continue
+            if a0 >= cut.at:
+                e = min(e, a0)
+            else:
+                s = max(s, a1)
+        return replace(cut, s=s, e=max(e, s + 1))
+
+    def _ridges(self, sub: np.ndarray) -> np.ndarray:
+        """Thin lines that stand out from the lines 2-3 px away on both sides
+        all along their length, whatever their own colour does: through JPEG a
+        1 px separator takes its neighbours' hue and is never one colour.
+        Read on every third pixel, over the whole length (the axis line of a
+        plot stops short of its tick labels)."""
+        n, length = sub.shape[:2]
+        pix = sub[:, ::3].astype(np.int16)
+        contrast = max(40.0, 5 * self.tol)
+        out = np.zeros(n, bool)
+        for k in (2, 3):
+            if n <= 2 * k or pix.shape[1] == 0:
+                continue
+            mid = pix[k:-k]
+            before = np.abs(mid - pix[: -2 * k]).max(axis=2)
+            after = np.abs(mid - pix[2 * k:]).max(axis=2)
+            out[k:-k] |= (np.minimum(before, after) >= contrast).mean(axis=1) >= 0.97
+        return out
+
+    def _end_slack(self, length: int) -> int:
+        """Pixels at each end of a line that may differ: separator lines often
+        stop a little short of the figure's edges."""
+        return int(0.025 * length)
+
+    def _clean(self, lines: np.ndarray, means: np.ndarray, tol: np.ndarray, far: np.ndarray,
+               backgrounds: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Which lines are one colour (``means``, of their middle stretch): a
+        few pixels may stray (JPEG specks), none far (a frame's side, a
+        crossing arrow). A drawn line (not of a background colour) may also
+        stop a little short of either end; a gutter may not. Returns (clean,
+        clean only as a line stopping short)."""
+        length = lines.shape[1]
+        slack = self._end_slack(length)
+        colour = np.rint(means).astype(np.int16)[:, None, :]
+        dev = _deviation(lines, colour)
+        allowed = max(2, int(0.004 * length))
+
+        def one_colour(d: np.ndarray) -> np.ndarray:
+            return (np.count_nonzero(d > tol[:, None], axis=1) <= allowed) & (d.max(axis=1) <= far)
+
+        ok = one_colour(dev)
+        short = np.zeros_like(ok)
+        drawn = np.array([all(np.abs(c[0] - b).max() > self.tol for b in backgrounds) for c in colour])
+        if slack and (drawn & ~ok).any():
+            short = one_colour(dev[:, slack: length - slack])
+            for end in (dev[:, :slack], dev[:, length - slack:][:, ::-1]):  # each end, from the edge inwards
+                off = end > tol[:, None]
+                short &= (off == np.cumprod(off, axis=1).astype(bool)).all(axis=1)
+            short &= drawn & ~ok
+        return ok, short
+
+    def _gap(self, sub: np.ndarray, group: list[tuple[int, int]], means: np.ndarray,
+             backgrounds: tuple[np.ndarray, ...], own: np.ndarray | None, content_cols: int) -> _Cut | None:
+        """The cut a group of touching runs makes: its strongest run (a strong
+        gutter before a line beside it, which is a frame's edge), widened over
+        the runs of the same ground around it (page whitespace, or the
+        region's own tint) and over a separator line with that ground beyond.
+        A tinted margin beside a page-white gutter stays with its panel."""
+        runs = []
+        for s, e in group:
+            c = np.rint(means[s:e].mean(axis=0)).astype(np.int16)
+            # 1: the page (or a gutter colour around the region), 2: the region's own tint
+            ground = 2 if own is not None and np.abs(c - own).max() <= self.tol else (
+                1 if any(np.abs(c - b).max() <= self.tol for b in backgrounds) else 0)
+            # a hairline of page is a gutter only with panels right against it: one
+            # clean line beside the boxes of a flowchart is the gap next to an arrow
+            reach = 2 if ground == 1 and e - s <= 2 else None
+            strong = (ground != 2 and self._straight(sub, s - 1, -1, c, content_cols, reach)
+                      and self._straight(sub, e, 1, c, content_cols, reach))
+            runs.append((s, e, c, ground, strong, e - s <= self.max_line))
+        eligible = [i for i, r in enumerate(runs) if r[4] or (r[3] and r[1] - r[0] >= 2)]
+        if not eligible:
+            return None
+        b = max(eligible, key=lambda i: (runs[i][4], runs[i][3] == 1, runs[i][3] > 0, runs[i][1] - runs[i][0]))
+        s, e, c, ground, strong, thin = runs[b]
+        line = strong and thin and not ground
+        # a gutter takes the runs of its ground and lines with that ground beyond;
+        # a drawn line takes its anti-aliased fringe and the whitespace beside it
+        wanted = (lambda r: r[3] == 1 or (not r[3] and r[5])) if line else (lambda r: r[3] == ground)
+        lo = hi = b
+        if ground or line:
+            while lo > 0 and (wanted(runs[lo - 1]) or (runs[lo - 1][5] and lo >= 2 and wanted(runs[lo - 2]))):
+                lo -= 1
+            while hi < len(runs) - 1 and (wanted(runs[hi + 1]) or (runs[hi + 1][5] and hi + 2 < len(runs) and wanted(runs[hi + 2]))):
+                hi += 1
+        s, e = runs[lo][0], runs[hi][1]
+        if line:  # anti-aliasing and JPEG leave a faint fringe (that crossing lines keep from being clean)
+            s, e = max(1, s - 2), min(len(sub) - 1, e + 2)
+        return _Cut(s, e, strong, c, line=line, at=(runs[b][0] + runs[b][1]) / 2, ground=ground)
+
+    def _straight(self, sub: np.ndarray, start: int, step: int, colour: np.ndarray, content_cols: int,
+                  reach: int | None = None) -> bool:
+        """Does the content beyond a run start along straight edges (the
+        outlines of panels, maybe at different depths, or within ``reach``),
+        not as the ragged fringe of drawings and text?"""
+        depth = 48 if reach is None else reach + 1
+        if step < 0:
+            band = sub[max(0, start - depth + 1): start + 1][::-1]
+        else:
+            band = sub[start: start + depth]
+        if len(band) == 0:
+            return False
+        diff = _deviation(band, colour) > self.tol
+        occupied = diff.any(axis=0)
+        n_occ = int(occupied.sum())
+        # a hairline gutter runs between panels that fill the whole span beside it
+        if n_occ < (self.opts.coverage if reach is None else 0.9) * content_cols:
+            return False
+        dist = np.where(occupied, diff.argmax(axis=0), -10)
+        # straight segments: neighbouring columns whose content starts at one depth (±1 for
+        # noise). A gentle curve chains too, so only the columns at the chain's usual depth
+        # count (a rounded corner at the end of a straight outline costs a few columns only)
+        same = (np.abs(np.diff(dist)) <= 1) & occupied[1:] & occupied[:-1]
+        straight = 0
+        for s, e in _true_runs(same):
+            seg = dist[s: e + 1]
+            level = int(np.count_nonzero(np.abs(seg - np.median(seg)) <= 1))
+            if level >= self.min_segment:
+                straight += level
+        return straight >= self.opts.straight * n_occ
+
+    # -- choosing cuts ----------------------------------------------------------
+    def _select(self, box: Box, piece: Box, axis: int, cuts: list[_Cut], backgrounds: tuple[np.ndarray, ...]) -> list[_Cut]:
+        """The cuts along one axis of ``box`` (the content of ``piece``): the
+        strong ones, and weak ones where letters, the caption or a regular row
+        back them, such that every piece stays panel-sized."""
+        if not cuts:
+            return []
+        x0, y0, x1, y1 = box
+        lo, n = (y0, y1 - y0) if axis == 0 else (x0, x1 - x0)
+        # how much of each line holds content: a sparse scatter plot spans its
+        # extent as much as a flowchart of filled boxes does
+        profile = self._mask(backgrounds)[y0:y1, x0:x1].any(axis=1 - axis)
+        cum = np.concatenate([[0], np.cumsum(profile)])
+        px0, py0, px1, py1 = piece
+        letters = [b for b in self.letters if px0 <= (b[0] + b[2]) / 2 < px1 and py0 <= (b[1] + b[3]) / 2 < py1]
+        spans = [(b[1] - lo, b[3] - lo) if axis == 0 else (b[0] - lo, b[2] - lo) for b in letters]
+        if letters and len(self.letters) >= 2:
+            # in a lettered figure a drawn line or band with no letter beyond it is part
+            # of a panel (a table rule, a colour band), not a separator
+            cuts = [c for c in cuts if c.ground or (any(e <= c.at for _, e in spans) and any(s >= c.at for s, _ in spans))]
+        strong = self._fit([c for c in cuts if c.strong], n, cum, balance=False)
+        weak = [c for c in cuts if not c.strong]
+        if not weak:
+            return strong
+        grid = self._grid(strong, weak, n, cum)
+        if grid:  # a row of equal cells, lettered or not (a letter may go unread)
+            return grid
+        both = self._fit(sorted(strong + weak, key=lambda c: c.s), n, cum, balance=True)
+        if len(letters) >= 2:
+            return self._fit(sorted(strong + self._by_letters(strong, weak, spans, n), key=lambda c: c.s), n, cum,
+                             balance=False)
+        return both if self.caption_backs_weak_cuts else strong
+
+    def _fit(self, cuts: list[_Cut], n: int, cum: np.ndarray, *, balance: bool) -> list[_Cut]:
+        """Drop cuts until every piece is panel-sized (and, with ``balance``,
+        no piece beside a weak cut is nearly empty): weak before strong,
+        narrower first."""
+        cuts = list(cuts)
+        while cuts:
+            b = [0] + [v for c in cuts for v in (c.s, c.e)] + [n]
+            ps = [(b[i], b[i + 1]) for i in range(0, len(b), 2)]
+            bad = [i for i, (s, e) in enumerate(ps) if e - s < self.min_len]
+            if not bad and balance:
+                ink = [int(cum[e] - cum[s]) for s, e in ps]
+                bad = [i for i, v in enumerate(ink) if v < self.opts.ink_balance * max(ink)
+                       and any(0 <= j < len(cuts) and not cuts[j].strong for j in (i - 1, i))]
+            if not bad:
+                break
+            near = [j for j in (bad[0] - 1, bad[0]) if 0 <= j < len(cuts)]
+            cuts.pop(min(near, key=lambda j: (cuts[j].strong, cuts[j].e - cuts[j].s)))
+        return cuts
+
+    @staticmethod
+    def _by_letters(strong: list[_Cut], weak: list[_Cut], spans: list[tuple[int, int]], n: int) -> list[_Cut]:
+        """Weak cuts that put each band of letters (letters side by side
+        along the cut direction) in a piece of its own. Letters head their
+        panels (top or left corners) or trail them (bottom or right): heading
+        letters take the last gap before them, trailing ones the first after."""
+        bands: list[list[int]] = []
+        for s, e in sorted(spans):
+            if bands and s < bands[-1][1]:
+                bands[-1][1] = max(bands[-1][1], e)
+            else:
+                bands.append([s, e])
+        heading = bands[0][0] <= n - bands[-1][1]
+        chosen = []
+        for (_, end), (start, _) in zip(bands, bands[1:]):
+            if any(c.s < start and c.e > end for c in strong):
+                continue
+            # a gap may run on through an (erased) letter standing in it: it ends at the letters
+            between = [replace(c, s=max(c.s, end), e=min(c.e, start)) for c in weak if c.s < start and c.e > end]
+            if between:
+                chosen.append(max(between, key=lambda c: c.e) if heading else min(between, key=lambda c: c.s))
+        return chosen
+
+    def _flat_piece(self, box: Box, axis: int, cuts: list[_Cut]) -> tuple[str, int] | None:
+        """A piece the cuts leave that cannot be a panel: a band of flat tiles
+        (a heat map's column: every line across it one colour, the colour
+        changing along it) or a blank block (one flat colour throughout).
+        Returns (kind, piece index) or None."""
+        x0, y0, x1, y1 = box
+        lo = y0 if axis == 0 else x0
+        edges = [lo] + [lo + v for c in cuts for v in (c.s, c.e)] + [y1 if axis == 0 else x1]
+        for i in range(0, len(edges), 2):
+            s, e = edges[i], edges[i + 1]
+            # lines across the band run perpendicular to the cuts
+            band = self.img_t[x0:x1, s:e] if axis == 0 else self.img[y0:y1, s:e]
+            if band.size == 0:
+                continue
+            means = _line_means(band)
+            flat = _deviation(band, np.rint(means).astype(np.int16)[:, None, :]).max(axis=1) <= 2 * self.tol
+            levels = np.unique(np.rint(means[flat].mean(axis=1) / (2 * self.tol))) if flat.any() else []
+            if flat.mean() >= 0.9 and len(levels) >= 3:
+                return "tiles", i // 2
+            if flat.mean() >= 0.98:
+                return "blank", i // 2
+        return None
+
+    def _lattice(self, cuts: list[_Cut]) -> bool:
+        """Four or more thin lines evenly spaced closer than a panel can be:
+        the cell borders of a heat map or a table."""
+        pos = np.array([(c.s + c.e) / 2 for c in cuts if c.strong and c.e - c.s <= self.max_line])
+        if len(pos) < 4:
+            return False
+        steps = np.diff(pos)
+        cell = (steps < self.min_len) & (steps > 3 * self.max_line)
+        for s, e in _true_runs(cell):
+            if e - s >= 3 and np.ptp(steps[s:e]) <= 0.3 * np.median(steps[s:e]):
+                return True
+        return False
+
+    def _grid(self, strong: list[_Cut], weak: list[_Cut], n: int, cum: np.ndarray) -> list[_Cut]:
+        """The most cuts that make a regular row (the widest weak gaps first:
+        whitespace inside a cell is narrower than the gutters), or []."""
+        widest = sorted(weak, key=lambda c: c.s - c.e)
+        for k in range(len(widest), 1, -1):
+            cuts = self._fit(sorted(strong + widest[:k], key=lambda c: c.s), n, cum, balance=True)
+            if self._regular(cuts, n):
+                return cuts
+        return []
+
+    def _regular(self, cuts: list[_Cut], n: int) -> bool:
+        """Three or more pieces of one length with gutters of one width."""
+        if len(cuts) < 2:
+            return False
+        b = [0] + [v for c in cuts for v in (c.s, c.e)] + [n]
+        lengths = np.array([b[i + 1] - b[i] for i in range(0, len(b), 2)], float)
+        gaps = np.array([c.e - c.s for c in cuts], float)
+        return bool(np.ptp(lengths) <= self.opts.regular * lengths.mean() and np.ptp(gaps) <= max(3.0, 0.25 * gaps.mean()))
+
+    # -- leaves -------------------------------------------------------------------
+    def _container(self, box: Box, backgrounds: tuple[np.ndarray, ...]) -> bool:
+        """Is the panel a filled or framed rectangle (its outline all content)?"""
+        x0, y0, x1, y1 = box
+        m = self._mask(backgrounds)[y0:y1, x0:x1]
+        return all(e.any(axis=0).mean() >= 0.9 for e in (m[:2], m[-2:], m[:, :2].T, m[:, -2:].T))
+
+    def give_back_letters(self, leaves: list[_Leaf]) -> list[Box]:
+        """A letter belongs to the panel whose piece holds it (or the nearest
+        one). A panel drawn straight on the page takes its letter into its box;
+        a panel with its own tint or frame ends at its outline (a letter outside
+        that is outside the panel). Never so that two boxes would overlap."""
+        boxes = [list(leaf.box) for leaf in leaves]
+        for lb in self.letters:
+            cx, cy = (lb[0] + lb[2]) / 2, (lb[1] + lb[3]) / 2
+            holders = [i for i, leaf in enumerate(leaves) if leaf.piece[0] <= cx < leaf.piece[2] and leaf.piece[1] <= cy < leaf.piece[3]]
+            if holders:
+                i = holders[0]
+            else:
+                # a letter heads its panel: prefer panels right of or below it
+                dist = [_box_distance(lb, leaf.box) * (1.0 if leaf.box[0] >= lb[0] - 4 and leaf.box[1] >= lb[1] - 4 else 2.0)
+                        for leaf in leaves]
+                i = int(np.argmin(dist))
+                if dist[i] > 0.15 * max(self.w, self.h):
+                    continue
+            if leaves[i].container and _box_distance(lb, tuple(boxes[i])) > 0:
+                continue
+            grown = [min(boxes[i][0], lb[0]), min(boxes[i][1], lb[1]), max(boxes[i][2], lb[2]), max(boxes[i][3], lb[3])]
+            if not any(j != i and _box_distance(tuple(grown), tuple(b)) == 0 for j, b in enumerate(boxes)):
+                boxes[i] = grown
+        return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def _line_means(sub8: np.ndarray) -> np.ndarray:
+    """Mean colour of every row of an (n, length, 3) byte image, as (n, 3) floats."""
+    import cv2
+
+    if sub8.shape[0] == 0 or sub8.shape[1] == 0:
+        return np.zeros((sub8.shape[0], 3))
+    return cv2.reduce(sub8, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(-1, 3).astype(np.float64)
+
+
+def _line_range(sub8: np.ndarray) -> np.ndarray:
+    """Largest channel range (max - min) of every row of an (n, length, 3) byte image."""
+    import cv2
+
+    lo = cv2.reduce(sub8, 1, cv2.REDUCE_MIN).reshape(-1, 3).astype(np.int16)
+    hi = cv2.reduce(sub8, 1, cv2.REDUCE_MAX).reshape(-1, 3).astype(np.int16)
+    return (hi - lo).max(axis=1)
+
+
+def _median_int(values: np.ndarray) -> float:
+    """Median of small non-negative integers, by counting."""
+    cum = np.cumsum(np.bincount(values.astype(np.int64).ravel()))
+    return float(np.searchsorted(cum, (cum[-1] + 1) // 2))
+
+
+def _true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of True."""
+    d = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+
+def _box_distance(a: Box, b: Box) -> float:
+    dx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
+    return float(np.hypot(dx, dy))

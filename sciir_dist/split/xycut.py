@@ -150,6 +150,10 @@ class _Figure:
             self._erase(box)
         #: the erased figure column-major, so column scans read contiguous memory
         self.img_t = np.ascontiguousarray(self.img.transpose(1, 0, 2))
+        import cv2
+
+        self.gray = cv2.cvtColor(self.img, cv2.COLOR_RGB2GRAY)
+        self.gray_t = np.ascontiguousarray(self.gray.T)
         self._masks: dict[tuple, np.ndarray] = {}
         self.bg = self._page()
 
@@ -310,22 +314,33 @@ class _Figure:
         if n < 2 * self.min_len:
             return []
         slack = self._end_slack(length)
-        means = _line_means(sub[:, slack: length - slack])
+        gray = self.gray[y0:y1, x0:x1] if axis == 0 else self.gray_t[x0:x1, y0:y1]
+        # how much each line differs from the lines 3 px away (in grey): a line's tolerance
+        # grows with its contrast, so a JPEG-blurred 2 px gutter still reads as one colour
+        import cv2
+
+        level = cv2.reduce(gray[:, slack: length - slack], 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
         k = np.arange(n)
-        up = np.abs(means - means[np.maximum(k - 3, 0)]).max(axis=1)
-        down = np.abs(means - means[np.minimum(k + 3, n - 1)]).max(axis=1)
+        up = np.abs(level - level[np.maximum(k - 3, 0)])
+        down = np.abs(level - level[np.minimum(k + 3, n - 1)])
         tol = np.maximum(self.tol, 0.2 * np.minimum(up, down))
+        means = np.zeros((n, 3))  # the colour of each clean line, filled in below
         # a few pixels may stray from the line's colour (JPEG specks), none far
         # (a frame's side, a crossing line); lines whose range already shows a
         # far pixel are not looked at closer
         far = 2.5 * tol + 60
-        clean = _line_range(sub[:, slack: length - slack]) <= 2 * far
+        mid = gray[:, slack: length - slack]
+        clean = (mid.max(axis=1).astype(np.int16) - mid.min(axis=1)) <= 2 * far  # a cheap first look, in grey
         idx = np.flatnonzero(clean)
         short = np.zeros(n, bool)
         if len(idx):
+            means[idx] = _line_means(np.ascontiguousarray(sub[idx, slack: length - slack]))
             clean[idx], short[idx] = self._clean(sub[idx], means[idx], tol[idx], far[idx], backgrounds)
             clean |= short
-        clean |= self._ridges(sub)
+        ridge = self._ridges(gray) & ~clean
+        if ridge.any():
+            means[ridge] = _line_means(np.ascontiguousarray(sub[ridge, slack: length - slack]))
+            clean |= ridge
         jump = np.zeros(n, bool)
         jump[1:] = np.abs(np.diff(means, axis=0)).max(axis=1) > self.tol
         mask = self._mask(backgrounds)[y0:y1, x0:x1]
@@ -376,23 +391,22 @@ class _Figure:
                 s = max(s, a1)
         return replace(cut, s=s, e=max(e, s + 1))
 
-    def _ridges(self, sub: np.ndarray) -> np.ndarray:
+    def _ridges(self, gray: np.ndarray) -> np.ndarray:
         """Thin lines that stand out from the lines 2-3 px away on both sides
         all along their length, whatever their own colour does: through JPEG a
         1 px separator takes its neighbours' hue and is never one colour.
-        Read on every third pixel, over the whole length (the axis line of a
-        plot stops short of its tick labels)."""
-        n, length = sub.shape[:2]
-        pix = sub[:, ::3].astype(np.int16)
+        Read in grey on every third pixel, over the whole length (the axis
+        line of a plot stops short of its tick labels)."""
+        n = gray.shape[0]
+        pix = gray[:, ::3].astype(np.int16)
         contrast = max(40.0, 5 * self.tol)
         out = np.zeros(n, bool)
         for k in (2, 3):
             if n <= 2 * k or pix.shape[1] == 0:
                 continue
             mid = pix[k:-k]
-            before = np.abs(mid - pix[: -2 * k]).max(axis=2)
-            after = np.abs(mid - pix[2 * k:]).max(axis=2)
-            out[k:-k] |= (np.minimum(before, after) >= contrast).mean(axis=1) >= 0.97
+            low = np.minimum(np.abs(mid - pix[: -2 * k]), np.abs(mid - pix[2 * k:]))
+            out[k:-k] |= np.count_nonzero(low >= contrast, axis=1) >= 0.97 * pix.shape[1]
         return out
 
     def _end_slack(self, length: int) -> int:
@@ -418,7 +432,7 @@ class _Figure:
 
         ok = one_colour(dev)
         short = np.zeros_like(ok)
-        drawn = np.array([all(np.abs(c[0] - b).max() > self.tol for b in backgrounds) for c in colour])
+        drawn = (np.abs(colour[:, 0, None, :] - np.array(backgrounds, np.int16)[None]).max(axis=2) > self.tol).all(axis=1)
         if slack and (drawn & ~ok).any():
             short = one_colour(dev[:, slack: length - slack])
             for end in (dev[:, :slack], dev[:, length - slack:][:, ::-1]):  # each end, from the edge inwards
@@ -667,15 +681,6 @@ def _line_means(sub8: np.ndarray) -> np.ndarray:
     if sub8.shape[0] == 0 or sub8.shape[1] == 0:
         return np.zeros((sub8.shape[0], 3))
     return cv2.reduce(sub8, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(-1, 3).astype(np.float64)
-
-
-def _line_range(sub8: np.ndarray) -> np.ndarray:
-    """Largest channel range (max - min) of every row of an (n, length, 3) byte image."""
-    import cv2
-
-    lo = cv2.reduce(sub8, 1, cv2.REDUCE_MIN).reshape(-1, 3).astype(np.int16)
-    hi = cv2.reduce(sub8, 1, cv2.REDUCE_MAX).reshape(-1, 3).astype(np.int16)
-    return (hi - lo).max(axis=1)
 
 
 def _median_int(values: np.ndarray) -> float:

@@ -527,11 +527,9 @@ class _Figure:
         px0, py0, px1, py1 = piece
         letters = [b for b in self.letters if px0 <= (b[0] + b[2]) / 2 < px1 and py0 <= (b[1] + b[3]) / 2 < py1]
         spans = [(b[1] - lo, b[3] - lo) if axis == 0 else (b[0] - lo, b[2] - lo) for b in letters]
-        if letters and len(self.letters) >= 2:
-            # in a lettered figure a drawn line or band with no letter beyond it is part
-            # of a panel (a table rule, a colour band), not a separator
-            cuts = [c for c in cuts if c.ground or (any(e <= c.at for _, e in spans) and any(s >= c.at for s, _ in spans))]
         strong = self._fit([c for c in cuts if c.strong], n, cum, balance=False)
+        if letters and len(self.letters) >= 2:
+            strong = self._lettered_lines(strong, spans, n, cum)
         weak = [c for c in cuts if not c.strong]
         if not weak:
             return strong
@@ -543,6 +541,22 @@ class _Figure:
             return self._fit(sorted(strong + self._by_letters(strong, weak, spans, n), key=lambda c: c.s), n, cum,
                              balance=False)
         return both if self.caption_backs_weak_cuts else strong
+
+    def _lettered_lines(self, cuts: list[_Cut], spans: list[tuple[int, int]], n: int, cum: np.ndarray) -> list[_Cut]:
+        """In a lettered figure, a drawn line or band (neither page nor tint)
+        leaving a piece without a letter beside it is part of a panel (a table
+        rule, a colour band, the gap before a colour bar), not a separator."""
+        cuts = list(cuts)
+        while True:
+            # a piece reaches back over the gutter before it (a letter standing in a
+            # gutter heads the piece after it); the end pieces reach past the content
+            # (letters beyond it were erased from it)
+            reach = zip([-np.inf] + [c.s for c in cuts], [c.s for c in cuts] + [np.inf])
+            lettered = [any(s <= (a + e) / 2 < t for a, e in spans) for s, t in reach]
+            bad = [j for j, c in enumerate(cuts) if not c.ground and not (lettered[j] and lettered[j + 1])]
+            if not bad:
+                return self._fit(cuts, n, cum, balance=False)
+            cuts.pop(bad[0])
 
     def _fit(self, cuts: list[_Cut], n: int, cum: np.ndarray, *, balance: bool) -> list[_Cut]:
         """Drop cuts until every piece is panel-sized (and, with ``balance``,

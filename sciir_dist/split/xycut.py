@@ -315,15 +315,18 @@ class _Figure:
             return []
         slack = self._end_slack(length)
         gray = self.gray[y0:y1, x0:x1] if axis == 0 else self.gray_t[x0:x1, y0:y1]
-        # how much each line differs from the lines 3 px away (in grey): a line's tolerance
-        # grows with its contrast, so a JPEG-blurred 2 px gutter still reads as one colour
+        # how much each line differs from the lines up to a JPEG block away (in grey): a
+        # line's tolerance grows with the contrast beside it, so a 2 px gutter blurred by
+        # JPEG, or a gutter ringing from the photograph's edge next to it, is one colour
         import cv2
 
         level = cv2.reduce(gray[:, slack: length - slack], 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
         k = np.arange(n)
-        up = np.abs(level - level[np.maximum(k - 3, 0)])
-        down = np.abs(level - level[np.minimum(k + 3, n - 1)])
-        tol = np.maximum(self.tol, 0.2 * np.minimum(up, down))
+        up, down = np.zeros(n, np.float32), np.zeros(n, np.float32)
+        for j in range(3, 9):
+            np.maximum(up, np.abs(level - level[np.maximum(k - j, 0)]), out=up)
+            np.maximum(down, np.abs(level - level[np.minimum(k + j, n - 1)]), out=down)
+        tol = np.maximum(self.tol, np.maximum(0.2 * np.minimum(up, down), 0.15 * np.maximum(up, down)))
         means = np.zeros((n, 3))  # the colour of each clean line, filled in below
         # a few pixels may stray from the line's colour (JPEG specks), none far
         # (a frame's side, a crossing line); lines whose range already shows a
@@ -342,7 +345,7 @@ class _Figure:
             means[ridge] = _line_means(np.ascontiguousarray(sub[ridge, slack: length - slack]))
             clean |= ridge
         jump = np.zeros(n, bool)
-        jump[1:] = np.abs(np.diff(means, axis=0)).max(axis=1) > self.tol
+        jump[1:] = np.abs(np.diff(means, axis=0)).max(axis=1) > np.minimum(tol[1:], tol[:-1])
         mask = self._mask(backgrounds)[y0:y1, x0:x1]
         content_cols = max(1, int(mask.any(axis=axis).sum()))
         runs: list[tuple[int, int]] = []
@@ -366,16 +369,16 @@ class _Figure:
                 groups.append([r])
         cuts = []
         for group in groups:
-            cut = self._gap(sub, group, means, backgrounds, own, content_cols)
-            if cut is not None and cut.line:
-                cut = replace(self._clear_of_letters(cut, box, axis), short=bool(short[group[0][0]: group[-1][1]].any()))
+            cut = self._gap(sub, group, means, tol, backgrounds, own, content_cols)
             if cut is not None:
-                cuts.append(cut)
+                cuts.append(replace(self._clear_of_letters(cut, box, axis),
+                                    short=cut.line and bool(short[group[0][0]: group[-1][1]].any())))
         return cuts
 
     def _clear_of_letters(self, cut: _Cut, box: Box, axis: int) -> _Cut:
-        """A line's cut stops at a letter beside it: the letter heads the panel
-        across the line from it, it is not part of the gap."""
+        """A cut stops at a letter in it: the letter belongs to a panel, not to
+        the gap. Beside a line it belongs to the panel on its side of the line;
+        in a gutter, to the panel it is nearer (letters head or trail panels)."""
         x0, y0, x1, y1 = box
         lo = y0 if axis == 0 else x0
         s, e = cut.s, cut.e
@@ -385,7 +388,7 @@ class _Figure:
             across = (x0, x1) if axis == 0 else (y0, y1)
             if a1 <= s or a0 >= e or o1 <= across[0] or o0 >= across[1]:
                 continue
-            if a0 >= cut.at:
+            if (a0 >= cut.at) if cut.line else (a0 - s > e - a1):
                 e = min(e, a0)
             else:
                 s = max(s, a1)
@@ -441,7 +444,7 @@ class _Figure:
             short &= drawn & ~ok
         return ok, short
 
-    def _gap(self, sub: np.ndarray, group: list[tuple[int, int]], means: np.ndarray,
+    def _gap(self, sub: np.ndarray, group: list[tuple[int, int]], means: np.ndarray, tol: np.ndarray,
              backgrounds: tuple[np.ndarray, ...], own: np.ndarray | None, content_cols: int) -> _Cut | None:
         """The cut a group of touching runs makes: its strongest run (a strong
         gutter before a line beside it, which is a frame's edge), widened over
@@ -457,8 +460,11 @@ class _Figure:
             # a hairline of page is a gutter only with panels right against it: one
             # clean line beside the boxes of a flowchart is the gap next to an arrow
             reach = 2 if ground == 1 and e - s <= 2 else None
-            strong = (ground != 2 and self._straight(sub, s - 1, -1, c, content_cols, reach)
-                      and self._straight(sub, e, 1, c, content_cols, reach))
+            # content beyond the run strays further than the noise (a pale tint's edge
+            # does), or, next to a photograph's edge, further than its JPEG ringing
+            strong = ground != 2 and any(
+                self._straight(sub, s - 1, -1, c, content_cols, t, reach) and self._straight(sub, e, 1, c, content_cols, t, reach)
+                for t in sorted({self.tol, float(tol[s:e].max())}))
             runs.append((s, e, c, ground, strong, e - s <= self.max_line))
         eligible = [i for i, r in enumerate(runs) if r[4] or (r[3] and r[1] - r[0] >= 2)]
         if not eligible:
@@ -481,10 +487,11 @@ class _Figure:
         return _Cut(s, e, strong, c, line=line, at=(runs[b][0] + runs[b][1]) / 2, ground=ground)
 
     def _straight(self, sub: np.ndarray, start: int, step: int, colour: np.ndarray, content_cols: int,
-                  reach: int | None = None) -> bool:
+                  tol: float, reach: int | None = None) -> bool:
         """Does the content beyond a run start along straight edges (the
         outlines of panels, maybe at different depths, or within ``reach``),
-        not as the ragged fringe of drawings and text?"""
+        not as the ragged fringe of drawings and text? Content is what strays
+        further than ``tol`` from the run's colour."""
         depth = 48 if reach is None else reach + 1
         if step < 0:
             band = sub[max(0, start - depth + 1): start + 1][::-1]
@@ -492,7 +499,7 @@ class _Figure:
             band = sub[start: start + depth]
         if len(band) == 0:
             return False
-        diff = _deviation(band, colour) > self.tol
+        diff = _deviation(band, colour) > tol
         occupied = diff.any(axis=0)
         n_occ = int(occupied.sum())
         # a hairline gutter runs between panels that fill the whole span beside it
@@ -630,11 +637,10 @@ class _Figure:
         if len(pos) < 4:
             return False
         steps = np.diff(pos)
-        cell = (steps < self.min_len) & (steps > 3 * self.max_line)
-        for s, e in _true_runs(cell):
-            if e - s >= 3 and np.ptp(steps[s:e]) <= 0.3 * np.median(steps[s:e]):
-                return True
-        return False
+        cell = (steps < self.min_len) & (steps > self.max_line + 2)
+        # three cell-sized steps in a row, each within 15 % of the one before
+        even = cell[1:] & cell[:-1] & (np.abs(np.diff(steps)) <= 0.15 * np.minimum(steps[1:], steps[:-1]))
+        return any(e - s >= 2 for s, e in _true_runs(even))
 
     def _grid(self, strong: list[_Cut], weak: list[_Cut], n: int, cum: np.ndarray) -> list[_Cut]:
         """The most cuts that make a regular row (the widest weak gaps first:

@@ -48,6 +48,8 @@ class XYCutOptions:
     #: a piece split off by a weak cut has content on at least this share of the lines
     #: of the fullest piece (a title or a legend strip has few)
     ink_balance: float = 0.08
+    #: a piece thinner than this fraction of a neighbour is part of it (a colour bar)
+    sliver: float = 0.15
     #: pieces of a regular row agree in length within this fraction
     regular: float = 0.08
     max_depth: int = 12
@@ -85,9 +87,10 @@ class XYCutSplitter:
         self.opts = opts
 
     def __call__(self, rgb: np.ndarray, hints: Hints = Hints()) -> list[Box]:
-        letters = [lt.box for lt in (hints.letters if hints.letters is not None else find_letters(rgb, self.opts.letters))]
+        found = hints.letters if hints.letters is not None else find_letters(rgb, self.opts.letters)
+        letters = [lt.box for lt in found]
         expected = hints.expected
-        fig = _Figure(rgb, letters, self.opts)
+        fig = _Figure(rgb, letters, self.opts, letters_complete=_contiguous([lt.char for lt in found]))
         boxes = fig.boxes()
         if expected is not None and expected >= 2 and len(letters) < 2 and len(boxes) != expected:
             # no letters in the image, but the caption names panels: let its
@@ -131,9 +134,15 @@ class _Figure:
     """One figure under analysis: pixels with letters erased, background,
     noise tolerance, letters, and the recursive split."""
 
-    def __init__(self, rgb: np.ndarray, letters: list[Box], opts: XYCutOptions) -> None:
+    def __init__(self, rgb: np.ndarray, letters: list[Box], opts: XYCutOptions, letters_complete: bool = True) -> None:
         self.opts, self.letters = opts, letters
+        #: every letter from "a" to the last one read was found: a piece without one has none
+        self.letters_complete = letters_complete
         self.caption_backs_weak_cuts = False
+        #: the cuts taken so far, as (axis, start, end) in figure pixels: a weak cut
+        #: in line with one of them continues a grid's gutter (a row whose letter
+        #: went unread still splits where the rows beside it did)
+        self.taken: list[tuple[int, int, int]] = []
         #: the figure as drawn (letters kept: they say where pieces end) and
         #: with its letters erased (what gutters and outlines are read from)
         self.drawn = np.ascontiguousarray(rgb, dtype=np.uint8)
@@ -248,6 +257,7 @@ class _Figure:
 
     # -- recursion ----------------------------------------------------------------
     def boxes(self) -> list[Box]:
+        self.taken = []
         leaves: list[_Leaf] = []
         self.split((0, 0, self.w, self.h), (self.bg,), 0, leaves)
         return self.give_back_letters(leaves) if leaves else [(0, 0, self.w, self.h)]
@@ -293,6 +303,7 @@ class _Figure:
         _, _, axis, cuts = max(options, key=lambda o: o[:2])
         x0, y0, x1, y1 = box
         lo = y0 if axis == 0 else x0
+        self.taken += [(axis, lo + c.s, lo + c.e) for c in cuts]
         # pieces reach out to the piece's own ends (letters beyond the content stay in them)
         px0, py0, px1, py1 = piece
         edges = [py0 if axis == 0 else px0] + [lo + v for c in cuts for v in (c.s, c.e)] + [py1 if axis == 0 else px1]
@@ -368,27 +379,39 @@ class _Figure:
             else:
                 groups.append([r])
         cuts = []
+        heading = self._letters_head(axis)
         for group in groups:
             cut = self._gap(sub, group, means, tol, backgrounds, own, content_cols)
             if cut is not None:
-                cuts.append(replace(self._clear_of_letters(cut, box, axis),
+                cuts.append(replace(self._clear_of_letters(cut, box, axis, heading),
                                     short=cut.line and bool(short[group[0][0]: group[-1][1]].any())))
         return cuts
 
-    def _clear_of_letters(self, cut: _Cut, box: Box, axis: int) -> _Cut:
+    def _letter_spans(self, box: Box, axis: int) -> list[tuple[int, int]]:
+        """Where the letters across ``box`` lie along the axis, from its start."""
+        x0, y0, x1, y1 = box
+        if axis == 0:
+            return [(b[1] - y0, b[3] - y0) for b in self.letters if b[2] > x0 and b[0] < x1]
+        return [(b[0] - x0, b[2] - x0) for b in self.letters if b[3] > y0 and b[1] < y1]
+
+    def _letters_head(self, axis: int) -> bool:
+        """Do the figure's letters head their panels along this axis (the
+        first sits nearer the figure's start than the last sits to its end)
+        or trail them? One figure keeps one convention."""
+        spans = self._letter_spans((0, 0, self.w, self.h), axis)
+        n = self.h if axis == 0 else self.w
+        return not spans or min(s for s, _ in spans) <= n - max(e for _, e in spans)
+
+    def _clear_of_letters(self, cut: _Cut, box: Box, axis: int, heading: bool) -> _Cut:
         """A cut stops at a letter in it: the letter belongs to a panel, not to
         the gap. Beside a line it belongs to the panel on its side of the line;
-        in a gutter, to the panel it is nearer (letters head or trail panels)."""
-        x0, y0, x1, y1 = box
-        lo = y0 if axis == 0 else x0
+        in a gutter, to the panel after it when the figure's letters head
+        their panels, else to the one before."""
         s, e = cut.s, cut.e
-        for b in self.letters:
-            a0, a1 = (b[1] - lo, b[3] - lo) if axis == 0 else (b[0] - lo, b[2] - lo)
-            o0, o1 = (b[0], b[2]) if axis == 0 else (b[1], b[3])
-            across = (x0, x1) if axis == 0 else (y0, y1)
-            if a1 <= s or a0 >= e or o1 <= across[0] or o0 >= across[1]:
+        for a0, a1 in self._letter_spans(box, axis):
+            if not s <= (a0 + a1) / 2 < e:
                 continue
-            if (a0 >= cut.at) if cut.line else (a0 - s > e - a1):
+            if (a0 >= cut.at) if cut.line else heading:
                 e = min(e, a0)
             else:
                 s = max(s, a1)
@@ -535,7 +558,7 @@ class _Figure:
         letters = [b for b in self.letters if px0 <= (b[0] + b[2]) / 2 < px1 and py0 <= (b[1] + b[3]) / 2 < py1]
         spans = [(b[1] - lo, b[3] - lo) if axis == 0 else (b[0] - lo, b[2] - lo) for b in letters]
         strong = self._fit([c for c in cuts if c.strong], n, cum, balance=False)
-        if letters and len(self.letters) >= 2:
+        if letters and len(self.letters) >= 2 and self.letters_complete:
             strong = self._lettered_lines(strong, spans, n, cum)
         weak = [c for c in cuts if not c.strong]
         if not weak:
@@ -544,10 +567,18 @@ class _Figure:
         if grid:  # a row of equal cells, lettered or not (a letter may go unread)
             return grid
         both = self._fit(sorted(strong + weak, key=lambda c: c.s), n, cum, balance=True)
+        aligned = [c for c in weak if self._in_line(axis, lo + c.s, lo + c.e)]
         if len(letters) >= 2:
-            return self._fit(sorted(strong + self._by_letters(strong, weak, spans, n), key=lambda c: c.s), n, cum,
-                             balance=False)
-        return both if self.caption_backs_weak_cuts else strong
+            lettered = self._by_letters(strong, weak, spans, n)
+            return self._fit(sorted(strong + lettered + [c for c in aligned if c not in lettered], key=lambda c: c.s),
+                             n, cum, balance=False)
+        if self.caption_backs_weak_cuts:
+            return both
+        return self._fit(sorted(strong + aligned, key=lambda c: c.s), n, cum, balance=True) if aligned else strong
+
+    def _in_line(self, axis: int, s: int, e: int) -> bool:
+        """Does a gap overlap, by half the narrower, a cut already taken along the same axis?"""
+        return any(a == axis and min(e, te) - max(s, ts) >= 0.5 * min(e - s, te - ts) for a, ts, te in self.taken)
 
     def _lettered_lines(self, cuts: list[_Cut], spans: list[tuple[int, int]], n: int, cum: np.ndarray) -> list[_Cut]:
         """In a lettered figure, a drawn line or band (neither page nor tint)
@@ -566,14 +597,17 @@ class _Figure:
             cuts.pop(bad[0])
 
     def _fit(self, cuts: list[_Cut], n: int, cum: np.ndarray, *, balance: bool) -> list[_Cut]:
-        """Drop cuts until every piece is panel-sized (and, with ``balance``,
-        no piece beside a weak cut is nearly empty): weak before strong,
-        narrower first."""
+        """Drop cuts until every piece is panel-sized and no sliver lies
+        beside a much bigger piece (and, with ``balance``, no piece beside a
+        weak cut is nearly empty): weak before strong, narrower first."""
         cuts = list(cuts)
         while cuts:
             b = [0] + [v for c in cuts for v in (c.s, c.e)] + [n]
             ps = [(b[i], b[i + 1]) for i in range(0, len(b), 2)]
-            bad = [i for i, (s, e) in enumerate(ps) if e - s < self.min_len]
+            size = [e - s for s, e in ps]
+            # a sliver beside a piece many times its size is that panel's colour bar or legend
+            bad = [i for i, v in enumerate(size) if v < self.min_len
+                   or v < self.opts.sliver * max(size[max(0, i - 1): i + 2])]
             if not bad and balance:
                 ink = [int(cum[e] - cum[s]) for s, e in ps]
                 bad = [i for i, v in enumerate(ink) if v < self.opts.ink_balance * max(ink)
@@ -692,6 +726,12 @@ class _Figure:
             if not any(j != i and _box_distance(tuple(grown), tuple(b)) == 0 for j, b in enumerate(boxes)):
                 boxes[i] = grown
         return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def _contiguous(chars: list[str]) -> bool:
+    """Are the letters read "a", "b", ... with none missing?"""
+    read = sorted({c for c in chars if c})
+    return len(read) == len(chars) and read == [chr(ord("a") + i) for i in range(len(read))]
 
 
 def _line_means(sub8: np.ndarray) -> np.ndarray:

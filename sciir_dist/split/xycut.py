@@ -297,6 +297,8 @@ class _Figure:
                     cuts = self._select(box, piece, axis, cands, backgrounds)
                 if cuts:
                     options.append((any(c.strong for c in cuts), max(c.e - c.s for c in cuts), axis, cuts))
+            if not options and depth == 0:
+                options = self._cross(box, found, backgrounds)
         if not options:
             out.append(_Leaf(box, piece, self._container(box, backgrounds)))
             return
@@ -576,6 +578,46 @@ class _Figure:
             return both
         return self._fit(sorted(strong + aligned, key=lambda c: c.s), n, cum, balance=True) if aligned else strong
 
+    def _cross(self, box: Box, found: list[list[_Cut]], backgrounds: tuple[np.ndarray, ...]) -> list:
+        """Two weak gaps crossing the whole figure, one each way, with
+        content in all four quarters: the gutters of a 2 x 2 grid (whitespace
+        inside one drawing seldom runs clear both ways; inside a panel it
+        often does, so this is for the figure as a whole). Returns the wider
+        as the figure's option and remembers the other for the pieces."""
+        x0, y0, x1, y1 = box
+        mask = self._mask(backgrounds)[y0:y1, x0:x1]
+        size = (y1 - y0, x1 - x0)
+
+        def fits(axis: int, c: _Cut) -> bool:
+            parts = (c.s, size[axis] - c.e)
+            return min(parts) >= self.min_len and min(parts) >= self.opts.sliver * max(parts)
+
+        wide = max(8, int(0.012 * max(self.w, self.h)))  # a gutter, not the space between words
+        rows = sorted((c for c in found[0] if not c.strong and c.e - c.s >= wide and fits(0, c)), key=lambda c: c.s - c.e)[:3]
+        cols = sorted((c for c in found[1] if not c.strong and c.e - c.s >= wide and fits(1, c)), key=lambda c: c.s - c.e)[:3]
+        best = None
+        for r in rows:
+            for c in cols:
+                quarters = [(q, ys, xs) for ys, band in (((0, r.s), mask[: r.s]), ((r.e, size[0]), mask[r.e:]))
+                            for xs, q in (((0, c.s), band[:, : c.s]), ((c.e, size[1]), band[:, c.e:]))]
+                ink = [int(np.count_nonzero(q)) for q, _, _ in quarters]
+                if min(ink) < self.opts.ink_balance * max(ink):
+                    continue
+                # the four panels of a grid line up: their contents end where their neighbours' do
+                ext = [_extent(q, ys, xs) for q, ys, xs in quarters]
+                if not (_aligned(ext[0], ext[2], 0) and _aligned(ext[1], ext[3], 0)
+                        and _aligned(ext[0], ext[1], 1) and _aligned(ext[2], ext[3], 1)):
+                    continue
+                if best is None or min(r.e - r.s, c.e - c.s) > best[0]:
+                    best = (min(r.e - r.s, c.e - c.s), r, c)
+        if best is None:
+            return []
+        _, r, c = best
+        (axis, cut), (other, rest) = sorted([(0, r), (1, c)], key=lambda o: o[1].s - o[1].e)
+        lo = (y0, x0)[other]
+        self.taken.append((other, lo + rest.s, lo + rest.e))
+        return [(False, cut.e - cut.s, axis, [cut])]
+
     def _in_line(self, axis: int, s: int, e: int) -> bool:
         """Does a gap overlap, by half the narrower, a cut already taken along the same axis?"""
         return any(a == axis and min(e, te) - max(s, ts) >= 0.5 * min(e - s, te - ts) for a, ts, te in self.taken)
@@ -726,6 +768,20 @@ class _Figure:
             if not any(j != i and _box_distance(tuple(grown), tuple(b)) == 0 for j, b in enumerate(boxes)):
                 boxes[i] = grown
         return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def _extent(mask: np.ndarray, ys: tuple[int, int], xs: tuple[int, int]) -> Box:
+    """The content's box within a quarter at (xs, ys) of its region."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (xs[0] + int(cols[0]), ys[0] + int(rows[0]), xs[0] + int(cols[-1]) + 1, ys[0] + int(rows[-1]) + 1)
+
+
+def _aligned(a: Box, b: Box, axis: int, tolerance: float = 0.08) -> bool:
+    """Do two boxes, one above the other (axis 0) or side by side (axis 1),
+    span the same columns (rows) within ``tolerance`` of their size?"""
+    i = 0 if axis == 0 else 1
+    size = max(a[i + 2] - a[i], b[i + 2] - b[i])
+    return abs(a[i] - b[i]) <= tolerance * size and abs(a[i + 2] - b[i + 2]) <= tolerance * size
 
 
 def _contiguous(chars: list[str]) -> bool:

@@ -397,12 +397,9 @@ class _Figure:
         return [(b[0] - x0, b[2] - x0) for b in self.letters if b[3] > y0 and b[1] < y1]
 
     def _letters_head(self, axis: int) -> bool:
-        """Do the figure's letters head their panels along this axis (the
-        first sits nearer the figure's start than the last sits to its end)
-        or trail them? One figure keeps one convention."""
-        spans = self._letter_spans((0, 0, self.w, self.h), axis)
-        n = self.h if axis == 0 else self.w
-        return not spans or min(s for s, _ in spans) <= n - max(e for _, e in spans)
+        """Do the figure's letters head their panels along this axis? One
+        figure keeps one convention."""
+        return _heading(self._letter_spans((0, 0, self.w, self.h), axis), self.h if axis == 0 else self.w)
 
     def _clear_of_letters(self, cut: _Cut, box: Box, axis: int, heading: bool) -> _Cut:
         """A cut stops at a letter in it: the letter belongs to a panel, not to
@@ -665,14 +662,17 @@ class _Figure:
         """Weak cuts that put each band of letters (letters side by side
         along the cut direction) in a piece of its own. Letters head their
         panels (top or left corners) or trail them (bottom or right): heading
-        letters take the last gap before them, trailing ones the first after."""
+        letters take the last gap before them, trailing ones the first after.
+        Content before the first heading letter (after the last trailing one)
+        is a panel whose letter went unread, if it is panel-sized."""
         bands: list[list[int]] = []
         for s, e in sorted(spans):
             if bands and s < bands[-1][1]:
                 bands[-1][1] = max(bands[-1][1], e)
             else:
                 bands.append([s, e])
-        heading = bands[0][0] <= n - bands[-1][1]
+        heading = _heading(spans, n)
+        bands = [[0, 0]] + bands if heading else bands + [[n, n]]
         chosen = []
         for (_, end), (start, _) in zip(bands, bands[1:]):
             if any(c.s < start and c.e > end for c in strong):
@@ -768,6 +768,17 @@ class _Figure:
             if not any(j != i and _box_distance(tuple(grown), tuple(b)) == 0 for j, b in enumerate(boxes)):
                 boxes[i] = grown
         return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def _heading(spans: list[tuple[int, int]], n: int) -> bool:
+    """Letters head their panels (top or left corner) unless the last one
+    ends right at the end of the span and the first stands well clear of its
+    start (letters set under their panels); a first letter gone unread does
+    not make the rest trail."""
+    if not spans:
+        return True
+    before, after = min(s for s, _ in spans), n - max(e for _, e in spans)
+    return not (after < 0.5 * before and after < 0.1 * n)
 
 
 def _extent(mask: np.ndarray, ys: tuple[int, int], xs: tuple[int, int]) -> Box:

@@ -311,9 +311,11 @@ class _Figure:
         edges = [py0 if axis == 0 else px0] + [lo + v for c in cuts for v in (c.s, c.e)] + [py1 if axis == 0 else px1]
         # children inherit the colours around them, and the colour of the gutters that cut them out
         colours = self._distinct(backgrounds + tuple(c.colour for c in cuts if not c.line))
-        for i in range(0, len(edges), 2):
-            s, e = edges[i], edges[i + 1]
-            child = (px0, s, px1, e) if axis == 0 else (s, py0, e, py1)
+        children = [(px0, edges[i], px1, edges[i + 1]) if axis == 0 else (edges[i], py0, edges[i + 1], py1)
+                    for i in range(0, len(edges), 2)]
+        if len(self.letters) < 2:  # (letters say where a lettered figure's panels are)
+            self.taken += self._shared_gaps(children, 1 - axis, colours)
+        for child in children:
             self.split(child, colours, depth + 1, out)
 
     # -- cut candidates ---------------------------------------------------------
@@ -566,13 +568,12 @@ class _Figure:
         if grid:  # a row of equal cells, lettered or not (a letter may go unread)
             return grid
         both = self._fit(sorted(strong + weak, key=lambda c: c.s), n, cum, balance=True)
-        aligned = [c for c in weak if self._in_line(axis, lo + c.s, lo + c.e)]
         if len(letters) >= 2:
-            lettered = self._by_letters(strong, weak, spans, n)
-            return self._fit(sorted(strong + lettered + [c for c in aligned if c not in lettered], key=lambda c: c.s),
-                             n, cum, balance=False)
+            return self._fit(sorted(strong + self._by_letters(strong, weak, spans, n), key=lambda c: c.s), n, cum,
+                             balance=False)
         if self.caption_backs_weak_cuts:
             return both
+        aligned = [c for c in weak if self._in_line(axis, lo + c.s, lo + c.e)]
         return self._fit(sorted(strong + aligned, key=lambda c: c.s), n, cum, balance=True) if aligned else strong
 
     def _cross(self, box: Box, found: list[list[_Cut]], backgrounds: tuple[np.ndarray, ...]) -> list:
@@ -614,6 +615,32 @@ class _Figure:
         lo = (y0, x0)[other]
         self.taken.append((other, lo + rest.s, lo + rest.e))
         return [(False, cut.e - cut.s, axis, [cut])]
+
+    def _shared_gaps(self, children: list[Box], axis: int, backgrounds: tuple[np.ndarray, ...]) -> list[tuple[int, int, int]]:
+        """Gutter-wide weak gaps across ``axis`` that every one of two or more
+        sibling pieces has at the same place: the columns of a grid whose rows
+        were cut first (whitespace inside separate panels seldom lines up in
+        all of them). Returns them as taken cuts, in figure pixels."""
+        if len(children) < 2:
+            return []
+        wide = max(8, int(0.012 * max(self.w, self.h)))
+        common: list[tuple[int, int]] | None = None
+        for child in children:
+            piece = self._trim(child, backgrounds, drawn=True)
+            box = self._trim(piece, backgrounds, drawn=False) if piece is not None else None
+            if box is None:
+                return []
+            lo = box[1] if axis == 0 else box[0]
+            gaps = [(lo + c.s, lo + c.e) for c in self._candidates(box, axis, backgrounds, self._own_background(box, backgrounds))
+                    if not c.strong and c.e - c.s >= wide]
+            if common is None:
+                common = gaps
+                continue
+            common = [(max(s, gs), min(e, ge)) for s, e in common for gs, ge in gaps
+                      if min(e, ge) - max(s, gs) >= 0.5 * min(e - s, ge - gs)]
+            if not common:
+                return []
+        return [(axis, s, e) for s, e in common or []]
 
     def _in_line(self, axis: int, s: int, e: int) -> bool:
         """Does a gap overlap, by half the narrower, a cut already taken along the same axis?"""

@@ -232,13 +232,39 @@ def split_figure(img: Image.Image, splitter: Splitter, caption: str | None) -> l
     and the count the caption's markers name are the splitter's hints; the
     drawn letters also attach sub-captions. A single panel covers the whole
     figure (SPEC §3)."""
-    rgb = np.asarray(flatten(img))
+    rgb, scale = canonical(np.asarray(flatten(img)))
     letters = find_letters(rgb)
     expected = subcaptions.marker_count(caption) if caption is not None else None
-    boxes = reading_order(splitter(rgb, Hints(expected, tuple(letters))))
+    found = reading_order(splitter(rgb, Hints(expected, tuple(letters))))
+    drawn = letters_of(found, letters)
+    boxes = [_unscale(b, scale, img.width, img.height) for b in found]
     if len(boxes) <= 1:
         boxes = [(0, 0, img.width, img.height)]
     if caption is None:
         return [(b, None, None) for b in boxes]
-    labels = subcaptions.assign(caption, len(boxes), letters_of(boxes, letters))
+    labels = subcaptions.assign(caption, len(boxes), drawn if len(found) == len(boxes) else None)
     return [(b, letter, sub) for b, (letter, sub) in zip(boxes, labels)]
+
+
+#: larger figures are split at this longer side: copies of one figure at
+#: different sizes meet the same thresholds, and a 4000 px scan costs what a
+#: 1280 px one does. Smaller ones are left as they are (enlarging blurs thin
+#: separator lines and letters more than it steadies anything).
+CANONICAL_SIDE = 1280
+
+
+def canonical(rgb: np.ndarray, side: int = CANONICAL_SIDE) -> tuple[np.ndarray, float]:
+    """The figure shrunk to ``side`` on its longer side when larger, and the factor."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    if abs(scale - 1) < 1e-3:
+        return np.ascontiguousarray(rgb), 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR), scale
+
+
+def _unscale(box: Box, scale: float, w: int, h: int) -> Box:
+    x0, y0, x1, y1 = box
+    return (max(0, int(x0 / scale)), max(0, int(y0 / scale)), min(w, int(np.ceil(x1 / scale))), min(h, int(np.ceil(y1 / scale))))

@@ -117,6 +117,8 @@ class Report:
     seconds: float
     panels_per_second: float
     worst: list[dict]
+    #: every figure's true and predicted boxes, to check or re-score elsewhere
+    per_figure: list[dict]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -191,9 +193,14 @@ def summarise(results: list[FigureResult], name: str, worst: int = 12) -> Report
                   "accuracy": round(sum(r.captions_ok for r in results) / cap_total, 4)} if cap_total else None,
         seconds=round(seconds, 3),
         panels_per_second=round(n_pred / seconds, 2) if seconds else 0.0,
-        worst=[{"key": r.key, "layout": r.layout, "f1_iou0.9": round(r.f1(), 4), "truth": [list(b) for b in r.truth],
-                "pred": [list(b) for b in r.pred]} for r in ranked if r.f1() < 1.0],
+        worst=[_row(r) for r in ranked if r.f1() < 1.0],
+        per_figure=[_row(r) for r in results],
     )
+
+
+def _row(r: FigureResult) -> dict:
+    return {"key": r.key, "layout": r.layout, "f1_iou0.9": round(r.f1(), 4), "truth": [list(b) for b in r.truth],
+            "pred": [list(b) for b in r.pred]}
 
 
 # -- labelled sets ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -232,8 +232,11 @@ def split_figure(img: Image.Image, splitter: Splitter, caption: str | None) -> l
     and the count the caption's markers name are the splitter's hints; the
     drawn letters also attach sub-captions. A single panel covers the whole
     figure (SPEC §3)."""
-    rgb, scale = canonical(np.asarray(flatten(img)))
-    letters = find_letters(rgb)
+    native = np.asarray(flatten(img))
+    rgb, scale = canonical(native)
+    # letters are read at full resolution (a shrunk letter reads worse), then
+    # placed where the splitter sees them
+    letters = [replace(lt, box=_rescale(lt.box, scale)) for lt in find_letters(native)]
     expected = subcaptions.marker_count(caption) if caption is not None else None
     found = reading_order(splitter(rgb, Hints(expected, tuple(letters))))
     drawn = letters_of(found, letters)
@@ -263,6 +266,12 @@ def canonical(rgb: np.ndarray, side: int = CANONICAL_SIDE) -> tuple[np.ndarray, 
         return np.ascontiguousarray(rgb), 1.0
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR), scale
+
+
+def _rescale(box: Box, scale: float) -> Box:
+    x0, y0, x1, y1 = box
+    return (int(x0 * scale), int(y0 * scale), max(int(x0 * scale) + 1, round(x1 * scale)),
+            max(int(y0 * scale) + 1, round(y1 * scale)))
 
 
 def _unscale(box: Box, scale: float, w: int, h: int) -> Box:

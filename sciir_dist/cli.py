@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from sciir_dist.bench.cli import bench
-from sciir_dist.cli_common import (DataOpt, Fmt, InputOpt, SplitterOpt, StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt,
+from sciir_dist.cli_common import (SPLIT_DEFAULTS, DataOpt, Fmt, InputOpt, SplitterOpt, StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt,
                                    YoloDeviceOpt, YoloImgszOpt, YoloIouOpt, console as out, endpoint, print_table,
                                    splitter_config, storage, warehouse)
 from sciir_dist.split.cli import split
@@ -83,13 +83,13 @@ def ingest(
     master: Annotated[Optional[str], typer.Option(envvar="SCIIR_SPARK_MASTER", help="Spark master URL (default local[*], or spark-submit's).")] = None,
     license_: Annotated[Optional[str], typer.Option("--license", help="SPDX license of image-folder inputs.")] = None,
     allow_license: Annotated[Optional[list[str]], typer.Option(help="Allowed SPDX ids (repeatable); default CC-BY-4.0.")] = None,
-    splitter: SplitterOpt = "xycut",
+    splitter: SplitterOpt = SPLIT_DEFAULTS.name,
     splitter_weights: WeightsOpt = None,
-    yolo_imgsz: YoloImgszOpt = 960,
-    yolo_conf: YoloConfOpt = 0.15,
-    yolo_iou: YoloIouOpt = 0.6,
+    yolo_imgsz: YoloImgszOpt = SPLIT_DEFAULTS.imgsz,
+    yolo_conf: YoloConfOpt = SPLIT_DEFAULTS.conf,
+    yolo_iou: YoloIouOpt = SPLIT_DEFAULTS.iou,
     yolo_class: YoloClassOpt = None,
-    yolo_device: YoloDeviceOpt = "cpu",
+    yolo_device: YoloDeviceOpt = SPLIT_DEFAULTS.device,
     max_pixels: Annotated[int, typer.Option(help="Decompression-bomb cap in pixels.")] = 100_000_000,
     storage_option: StorageOpt = None,
     input_option: InputOpt = None,

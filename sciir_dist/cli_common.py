@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sciir_dist.split import SplitterConfig
 from sciir_dist.warehouse import Warehouse
 
 console = Console()
@@ -27,6 +28,8 @@ InputOpt = Annotated[
 ]
 
 
+#: the splitter settings' defaults (the paper's YOLO ones), stated once for every command
+SPLIT_DEFAULTS = SplitterConfig()
 SplitterOpt = Annotated[str, typer.Option("--splitter", envvar="SCIIR_SPLITTER",
                                           help="Panel splitter: xycut (model-free, default) or yolo (needs --splitter-weights).")]
 WeightsOpt = Annotated[Optional[str], typer.Option("--splitter-weights", help="Ultralytics YOLO checkpoint (path or URI) for --splitter yolo.")]
@@ -40,14 +43,14 @@ YoloDeviceOpt = Annotated[str, typer.Option("--yolo-device", help="Torch device 
 def splitter_config(name: str, weights: str | None, imgsz: int, conf: float, iou: float, classes: list[str] | None,
                     device: str):
     """The splitter settings a command was given, checked before any work starts."""
-    from sciir_dist.split import SPLITTERS, SplitterConfig
+    from sciir_dist.split import SPLITTERS
 
     if name not in SPLITTERS:
         raise typer.BadParameter(f"unknown splitter {name!r}; choose from {list(SPLITTERS)}")
     if name == "yolo" and not weights:
         raise typer.BadParameter("--splitter yolo needs --splitter-weights PATH (an Ultralytics YOLO checkpoint)")
     return SplitterConfig(name=name, weights=weights, imgsz=imgsz, conf=conf, iou=iou,
-                          classes=tuple(classes or ("Picture",)), device=device)
+                          classes=tuple(classes or SPLIT_DEFAULTS.classes), device=device)
 
 
 class Fmt(str, Enum):

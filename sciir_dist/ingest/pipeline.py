@@ -265,7 +265,7 @@ def canonical(rgb: np.ndarray, side: int = CANONICAL_SIDE) -> tuple[np.ndarray, 
     if abs(scale - 1) < 1e-3:
         return np.ascontiguousarray(rgb), 1.0
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR), scale
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
 
 
 def _rescale(box: Box, scale: float) -> Box:

@@ -1,6 +1,6 @@
 """Multi-panel figure splitting (SPEC §3).
 
-Splitters are callables ``(rgb, expected) -> boxes``: ``xycut`` (default,
+Splitters are callables ``(rgb, hints) -> boxes``: ``xycut`` (default,
 model-free) and ``yolo`` (a user's Ultralytics checkpoint, the paper's
 path). Whatever finds the boxes, the paper's geometric filters and reading
 order from :mod:`sciir_dist.split.geometry` apply afterwards, in ingest.

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from sciir_dist.cli_common import (SplitterOpt, WeightsOpt, YoloClassOpt, YoloConfOpt, YoloDeviceOpt, YoloImgszOpt,
+from sciir_dist.cli_common import (SPLIT_DEFAULTS, SplitterOpt, WeightsOpt, YoloClassOpt, YoloConfOpt, YoloDeviceOpt, YoloImgszOpt,
                                    YoloIouOpt, console, splitter_config)
 
 split = typer.Typer(help="Panel splitting: score a splitter on labelled figures.", no_args_is_help=True)
@@ -24,13 +24,13 @@ def eval_cmd(
     worst: Annotated[int, typer.Option(help="Figures on the contact sheet and in the report's worst list.")] = 12,
     use_captions: Annotated[bool, typer.Option("--captions/--no-captions", help="Give the splitter the caption's panel count when the labels have captions.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    splitter: SplitterOpt = "xycut",
+    splitter: SplitterOpt = SPLIT_DEFAULTS.name,
     splitter_weights: WeightsOpt = None,
-    yolo_imgsz: YoloImgszOpt = 960,
-    yolo_conf: YoloConfOpt = 0.15,
-    yolo_iou: YoloIouOpt = 0.6,
+    yolo_imgsz: YoloImgszOpt = SPLIT_DEFAULTS.imgsz,
+    yolo_conf: YoloConfOpt = SPLIT_DEFAULTS.conf,
+    yolo_iou: YoloIouOpt = SPLIT_DEFAULTS.iou,
     yolo_class: YoloClassOpt = None,
-    yolo_device: YoloDeviceOpt = "cpu",
+    yolo_device: YoloDeviceOpt = SPLIT_DEFAULTS.device,
 ) -> None:
     """Precision, recall and F1 of a splitter at IoU 0.5 and 0.9, overall and per layout tag, as ingest would
     store the boxes; panel letters when the labels give them; a contact sheet of the worst figures."""

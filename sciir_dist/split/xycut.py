@@ -69,8 +69,6 @@ class _Cut:
     #: what the run is: 1 the page (or a gutter colour around the region), 2 the
     #: region's own tint, 0 neither (a drawn line or band)
     ground: int = 1
-    #: a line that stops a little short of the region's ends
-    short: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +162,7 @@ class _Figure:
         self.gray = cv2.cvtColor(self.img, cv2.COLOR_RGB2GRAY)
         self.gray_t = np.ascontiguousarray(self.gray.T)
         self._masks: dict[tuple, np.ndarray] = {}
+        self._cands: dict[tuple, list[_Cut]] = {}
         self.bg = self._page()
 
     def _page(self) -> np.ndarray:
@@ -322,7 +321,16 @@ class _Figure:
     def _candidates(self, box: Box, axis: int, backgrounds: tuple[np.ndarray, ...], own: np.ndarray | None) -> list[_Cut]:
         """Cut candidates along one axis (0: rows, 1: columns). Inside a
         region with its own background (a tinted panel), runs of that colour
-        are whitespace within the panel: weak at most."""
+        are whitespace within the panel: weak at most. Remembered: a region
+        is looked at again when its siblings are compared, and when the
+        caption's count is tried."""
+        key = (box, axis, tuple(tuple(int(v) for v in c) for c in backgrounds),
+               None if own is None else tuple(int(v) for v in own))
+        if key not in self._cands:
+            self._cands[key] = self._find_candidates(box, axis, backgrounds, own)
+        return self._cands[key]
+
+    def _find_candidates(self, box: Box, axis: int, backgrounds: tuple[np.ndarray, ...], own: np.ndarray | None) -> list[_Cut]:
         x0, y0, x1, y1 = box
         sub = self.img[y0:y1, x0:x1] if axis == 0 else self.img_t[x0:x1, y0:y1]
         n, length = sub.shape[:2]
@@ -387,8 +395,7 @@ class _Figure:
         for group in groups:
             cut = self._gap(sub, group, means, tol, backgrounds, own, content_cols)
             if cut is not None:
-                cuts.append(replace(self._clear_of_letters(cut, box, axis, heading),
-                                    short=cut.line and bool(short[group[0][0]: group[-1][1]].any())))
+                cuts.append(self._clear_of_letters(cut, box, axis, heading))
         return cuts
 
     def _letter_spans(self, box: Box, axis: int) -> list[tuple[int, int]]:

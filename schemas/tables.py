@@ -21,7 +21,9 @@ ARTICLES = pa.schema(
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("doi", pa.string()),
         pa.field("title", pa.string()),
-        pa.field("abstract", pa.string()),
+        pa.field("abstract", pa.string()),  # the main abstract
+        # the others: eLife digest, PLoS author summary, teasers, translations
+        pa.field("abstracts", pa.list_(pa.struct([("type", pa.string()), ("text", pa.string())]))),
         pa.field("body", pa.string()),
         pa.field("subjects", pa.list_(pa.string())),
         pa.field("discipline", pa.string()),

@@ -8,6 +8,7 @@ then defaults. Secrets are read from the environment only.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from enum import Enum
 from pathlib import Path
@@ -91,6 +92,9 @@ def ingest(
     yolo_class: YoloClassOpt = None,
     yolo_device: YoloDeviceOpt = SPLIT_DEFAULTS.device,
     max_pixels: Annotated[int, typer.Option(help="Decompression-bomb cap in pixels.")] = 100_000_000,
+    third_party_phrase: Annotated[Optional[list[str]], typer.Option(
+        help="Regular expression (case-insensitive) of a credit phrase that marks a figure as third-party material; "
+             "repeatable, replaces the default list (README, 'Gates').")] = None,
     storage_option: StorageOpt = None,
     input_option: InputOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -98,22 +102,29 @@ def ingest(
 ) -> None:
     """Parse publication packages into the Lance warehouse (articles, figures, panels, rejects)."""
     from sciir_dist.engines.base import make_engine
-    from sciir_dist.ingest.license import DEFAULT_ALLOW
+    from sciir_dist.ingest.license import DEFAULT_ALLOW, THIRD_PARTY_PHRASES
     from sciir_dist.ingest.pipeline import IngestOptions
     from sciir_dist.ingest.run import run_ingest
 
     split_cfg = splitter_config(splitter, splitter_weights, yolo_imgsz, yolo_conf, yolo_iou, yolo_class, yolo_device)
+    for phrase in third_party_phrase or ():
+        try:
+            re.compile(phrase)
+        except re.error as exc:
+            raise typer.BadParameter(f"{phrase!r} is not a regular expression: {exc}", param_hint="--third-party-phrase") from None
     wh = warehouse(data, storage_option)
     opts = IngestOptions(
         allow_licenses=tuple(allow_license or DEFAULT_ALLOW),
         folder_license=license_,
         max_pixels=max_pixels,
+        third_party_phrases=tuple(third_party_phrase or THIRD_PARTY_PHRASES),
         splitter=split_cfg,
         storage_options=storage(input_option),
     )
     eng = make_engine(engine.value, master=master, progress=progress)
     params = {"engine": engine.value, "master": master, **split_cfg.params(), "allow_license": list(opts.allow_licenses),
-              "max_pixels": max_pixels, "storage_options": wh.storage_options, "input_options": opts.storage_options}
+              "max_pixels": max_pixels, "third_party_phrases": list(opts.third_party_phrases),
+              "storage_options": wh.storage_options, "input_options": opts.storage_options}
     summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params)
     if json_out:
         print(json.dumps(summary.as_dict()))

@@ -91,7 +91,7 @@ def test_third_party_markers(text, third):
         ("a, One. b, Two. c–d, Shared.", 4, [("a", "One."), ("b", "Two."), ("c", "Shared."), ("d", "Shared.")]),
         ("Overview. (a,b) Both. (c) Last.", 3, [("a", "Both."), ("b", "Both."), ("c", "Last.")]),
         ("a | left text. b | right text", 2, [("a", "left text."), ("b", "right text")]),
-        ("**a** First. **b** Second.", 2, [("a", "First."), ("b", "Second.")]),
+        ("Two *** marks: ***p < 0.001.", 1, [(None, "Two *** marks: ***p < 0.001.")]),
         ("(a) Alpha. (b) Beta.", 3, [(None, "(a) Alpha. (b) Beta.")] * 3),  # markers do not match the panels
         ("Energy flows from a, to b and c.", 1, [(None, "Energy flows from a, to b and c.")]),
     ],

@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import Iterator
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from sciir_dist.ingest import license as lic
 from sciir_dist.ingest.errors import Reject
+from sciir_dist.ingest.jats_text import local as _local
+from sciir_dist.ingest.jats_text import SKIP, render, text_of
 from sciir_dist.ingest.model import Article, FigureRef, article_id_for
 from sciir_dist.ingest.packages import XML_SUFFIXES, PackageFiles
 
 XLINK = "{http://www.w3.org/1999/xlink}"
 ALI = "{http://www.niso.org/schemas/ali/1.0/}"
-_PANEL_BOLD = re.compile(r"^\s*\(?[a-zA-Z](?:\s*[,–—-]\s*[a-zA-Z])*\)?[.,:|]?\s*$")
+#: ``abstract-type`` values of abstracts that are not the article's abstract
+#: (eLife digest = executive-summary, PLoS author summary = summary, ...)
+SECONDARY_ABSTRACTS = frozenset({"teaser", "summary", "digest", "graphical", "toc", "executive-summary",
+                                 "editor-summary", "author-summary", "short", "web-summary", "precis"})
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
 def parse_xml(data: bytes) -> ET.Element:
@@ -49,33 +51,6 @@ def parse_xml(data: bytes) -> ET.Element:
         raise Reject("xml_malformed", str(exc)) from None
 
 
-def text_of(el: ET.Element | None, *, mark_bold: bool = False) -> str:
-    """Element text with whitespace collapsed; bold single-letter panel
-    markers become **a** when ``mark_bold``."""
-    if el is None:
-        return ""
-    parts: list[str] = []
-
-    def walk(e: ET.Element) -> None:
-        if e.text:
-            parts.append(e.text)
-        for c in e:
-            name = _local(c.tag)
-            if mark_bold and name == "bold" and _PANEL_BOLD.match("".join(c.itertext())):
-                parts.append(f" **{''.join(c.itertext()).strip()}** ")
-            elif name in ("p", "title", "sec"):
-                parts.append(" ")
-                walk(c)
-                parts.append(" ")
-            else:
-                walk(c)
-            if c.tail:
-                parts.append(c.tail)
-
-    walk(el)
-    return re.sub(r"\s+", " ", "".join(parts)).strip()
-
-
 def find_xml(files: PackageFiles) -> str:
     xmls = [n for n in files.names() if n.lower().endswith(XML_SUFFIXES)]
     if not xmls:
@@ -84,80 +59,116 @@ def find_xml(files: PackageFiles) -> str:
     return xmls[0]
 
 
+
+
 def read(files: PackageFiles, source_uri: str) -> Article:
     root = parse_xml(files.read(find_xml(files)))
     if _local(root.tag) != "article":
         raise Reject("not_jats", f"root element is <{_local(root.tag)}>, expected <article>")
-    meta = next((e for e in root.iter() if _local(e.tag) == "article-meta"), None)
+    front = _child(root, "front")
+    meta = _child(front, "article-meta") if front is not None else None
     if meta is None:
-        raise Reject("not_jats", "no <article-meta>")
-    doi = None
-    for e in meta.iter():
-        if _local(e.tag) == "article-id" and e.get("pub-id-type") == "doi":
-            doi = (e.text or "").strip() or None
-            break
-    title = text_of(next((e for e in meta.iter() if _local(e.tag) == "article-title"), None)) or None
-    abstract = text_of(next((e for e in meta.iter() if _local(e.tag) == "abstract"), None)) or None
+        raise Reject("not_jats", "no <front>/<article-meta>")
+    doi = next(((e.text or "").strip() for e in meta
+                if _local(e.tag) == "article-id" and e.get("pub-id-type") == "doi" and (e.text or "").strip()), None)
+    title_group = _child(meta, "title-group")
+    title = text_of(_child(title_group, "article-title")) if title_group is not None else ""
+    main, others = abstracts(meta)
     subjects = [text_of(e) for e in meta.iter() if _local(e.tag) in ("kwd", "subject") and text_of(e)]
-    license_spdx, license_url = _license(meta)
-    body = text_of(next((e for e in root if _local(e.tag) == "body"), None)) or None
+    found = lic.resolve(license_statements(meta))
+    body = text_of(_child(root, "body"))
     article = Article(
         article_id=article_id_for(doi, source_uri),
         doi=doi,
-        title=title,
-        abstract=abstract,
-        body=body,
+        title=title or None,
+        abstract=main,
+        body=body or None,
         subjects=list(dict.fromkeys(subjects)),
-        license=license_spdx,
-        license_url=license_url,
+        license=found.spdx,
+        license_url=found.url,
+        license_evidence=found.evidence,
+        abstracts=others,
     )
     article.figures = _figures(root)
     return article
 
 
-def _license(meta: ET.Element) -> tuple[str | None, str | None]:
-    perms = next((e for e in meta if _local(e.tag) == "permissions"), None)
-    if perms is None:
-        return None, None
-    statements: list[str] = []
-    url = None
-    for e in perms.iter():
+def _child(el: ET.Element | None, name: str) -> ET.Element | None:
+    return next((c for c in el if _local(c.tag) == name), None) if el is not None else None
+
+
+def abstracts(meta: ET.Element) -> tuple[str | None, list[dict]]:
+    """(the main abstract, the others as {type, text}). The main one is the
+    first with no ``abstract-type`` or a type not in SECONDARY_ABSTRACTS;
+    its heading ("Abstract") is not part of its text, section titles are."""
+    main: str | None = None
+    others: list[dict] = []
+    for e in meta:
+        name = _local(e.tag)
+        if name not in ("abstract", "trans-abstract"):
+            continue
+        kind = (e.get("abstract-type") or "").strip().lower()
+        parts = [c for c in e if _local(c.tag) and _local(c.tag) not in SKIP | {"title", "label"}]
+        text = " ".join(t for t in map(text_of, parts) if t) if parts else text_of(e)
+        if not text:
+            continue
+        if main is None and name == "abstract" and kind not in SECONDARY_ABSTRACTS:
+            main = text
+        else:
+            lang = e.get("{http://www.w3.org/XML/1998/namespace}lang")
+            others.append({"type": kind or (f"trans:{lang}" if name == "trans-abstract" and lang else name), "text": text})
+    return main, others
+
+
+def license_statements(meta: ET.Element) -> list[tuple[str, str]]:
+    """Everything the article states about its license, as (where, what) in
+    the order the license gate trusts them: license URLs first, then
+    ``license-type``, then the words of the license and copyright text.
+    Older NLM layouts put ``copyright-statement`` straight in article-meta."""
+    perms = _child(meta, "permissions")
+    scopes = [perms] if perms is not None else []
+    hrefs: list[tuple[str, str]] = []
+    types: list[tuple[str, str]] = []
+    texts: list[tuple[str, str]] = []
+    for e in [x for scope in scopes for x in scope.iter()] + [c for c in meta if _local(c.tag) == "copyright-statement"]:
         name = _local(e.tag)
         if name == "license":
-            href = e.get(f"{XLINK}href")
-            if href:
-                url = url or href
-                statements.append(href)
+            if e.get(f"{XLINK}href"):
+                hrefs.append(("license/@xlink:href", e.get(f"{XLINK}href").strip()))
             if e.get("license-type"):
-                statements.append(e.get("license-type"))
-        elif e.tag == f"{ALI}license_ref" and e.text:
-            url = url or e.text.strip()
-            statements.append(e.text.strip())
+                types.append(("license/@license-type", e.get("license-type").strip()))
+        elif e.tag == f"{ALI}license_ref" and (e.text or "").strip():
+            hrefs.append(("ali:license_ref", e.text.strip()))
         elif name == "ext-link" and e.get(f"{XLINK}href"):
-            statements.append(e.get(f"{XLINK}href"))
-        elif name == "license-p":
-            statements.append(text_of(e))
-    return lic.normalize(*statements), url
+            hrefs.append(("license-p ext-link", e.get(f"{XLINK}href").strip()))
+        elif name in ("license-p", "copyright-statement") and text_of(e):
+            texts.append((name, text_of(e)))
+    return hrefs + types + texts
+
+
+def _main_parts(el: ET.Element, sub_article: str | None = None) -> Iterator[tuple[ET.Element, str | None]]:
+    """Elements in document order with the type of the ``sub-article`` (or
+    ``response``) they sit in, None for the article itself."""
+    for c in el:
+        name = _local(c.tag)
+        inner = (c.get("article-type") or c.get("response-type") or name) if name in ("sub-article", "response") else sub_article
+        yield c, inner
+        yield from _main_parts(c, inner)
 
 
 def _figures(root: ET.Element) -> list[FigureRef]:
     refs: list[FigureRef] = []
-    for n, fig in enumerate(e for e in root.iter() if _local(e.tag) == "fig"):
+    figs = [(e, sub) for e, sub in _main_parts(root) if _local(e.tag) == "fig"]
+    for n, (fig, sub) in enumerate(figs):
         fig_id = fig.get("id") or f"fig{n + 1}"
-        label = text_of(next((c for c in fig if _local(c.tag) == "label"), None)) or None
-        caption_el = next((c for c in fig if _local(c.tag) == "caption"), None)
-        title = None
-        caption_parts = []
-        if caption_el is not None:
-            for c in caption_el:
-                if _local(c.tag) == "title":
-                    title = text_of(c) or None
-                elif _local(c.tag) == "p":
-                    caption_parts.append(text_of(c, mark_bold=True))
+        label = text_of(_child(fig, "label")) or None
+        caption_el = _child(fig, "caption")
+        title = text_of(_child(caption_el, "title")) or None
+        caption = render(caption_el, skip=frozenset({"title"}))
         credit = " ".join(
-            text_of(c) for c in fig.iter() if _local(c.tag) in ("attrib", "copyright-statement", "copyright-holder")
+            text_of(c) for c in fig.iter() if _local(c.tag) in ("attrib", "copyright-statement", "copyright-holder", "license-p")
         ) or None
-        graphics = [g for g in fig.iter() if _local(g.tag) == "graphic"]
+        graphics = _graphics(fig)
         for gi, g in enumerate(graphics or [None]):
             href = g.get(f"{XLINK}href") if g is not None else None
             refs.append(
@@ -165,9 +176,25 @@ def _figures(root: ET.Element) -> list[FigureRef]:
                     xml_id=fig_id if len(graphics) <= 1 else f"{fig_id}-g{gi + 1}",
                     label=label,
                     title=title,
-                    caption=" ".join(caption_parts),
+                    caption=caption.text,
+                    bold=caption.bold,
                     href=href,
                     credit=credit,
+                    sub_article=sub,
                 )
             )
     return refs
+
+
+def _graphics(fig: ET.Element) -> list[ET.Element]:
+    """The figure's images: its ``graphic`` elements, one per
+    ``alternatives`` (the others are the same image in another format),
+    none from inside its caption (icons of source-data files)."""
+    out: list[ET.Element] = []
+    for c in fig:
+        name = _local(c.tag)
+        if name == "graphic":
+            out.append(c)
+        elif name == "alternatives":
+            out += [g for g in c if _local(g.tag) == "graphic"][:1]
+    return out

@@ -13,9 +13,14 @@ class FigureRef:
     xml_id: str  # unique within the article; the figure id is built from it
     label: str | None
     title: str | None
-    caption: str  # may contain **x** bold panel markers (see subcaptions)
+    caption: str  # plain text
     href: str | None  # file inside the package (None when the source gave none)
     credit: str | None = None  # attribution / copyright statements of the figure
+    #: where the source set text in bold in ``caption`` (start, end): panel letters often are
+    bold: tuple[tuple[int, int], ...] = ()
+    #: type of the sub-article (decision letter, author response, ...) the
+    #: figure belongs to; None for the article's own figures
+    sub_article: str | None = None
 
 
 @dataclass
@@ -29,6 +34,10 @@ class Article:
     license: str | None  # SPDX id or None when unknown
     license_url: str | None
     figures: list[FigureRef] = field(default_factory=list)
+    #: why the license is what it is (the statement that decided, or why none did)
+    license_evidence: str = ""
+    #: the other abstracts (digest, author summary, teaser, translations) as {type, text}
+    abstracts: list[dict] = field(default_factory=list)
 
 
 def clean_id(text: str) -> str:

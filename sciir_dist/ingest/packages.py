@@ -63,24 +63,37 @@ class PackageFiles:
         with self._fs.open(posixpath.join(self.base, name), "rb") as f:
             return f.read()
 
-    def resolve(self, href: str) -> str | None:
-        """Find a referenced file: exact relative path, then basename, then
-        file stem (JATS ``xlink:href`` often omits the extension)."""
+    def size(self, name: str) -> int:
+        if name in self._files:
+            return len(self._files[name])
+        return int(self._fs.size(posixpath.join(self.base, name))) if self._fs is not None else 0
+
+    def candidates(self, href: str) -> list[str]:
+        """Files a reference may mean, best first. JATS ``xlink:href`` often
+        omits the extension, and PMC packages hold several files per figure
+        (a full-size ``.jpg`` or ``.tif`` beside a 150 px ``.gif`` thumbnail,
+        an ``.eps`` source): rasters before GIF before vector formats, then
+        the file the reference names exactly, then the largest file."""
         href = href.strip().lstrip("./")
-        if href in self._names:
-            return href
-        by_base = [n for n in self._names if posixpath.basename(n) == posixpath.basename(href)]
-        if by_base:
-            return sorted(by_base)[0]
-        stem = posixpath.splitext(posixpath.basename(href))[0].lower()
-        by_stem = [
-            n for n in self._names
-            if posixpath.splitext(posixpath.basename(n))[0].lower() in (stem, posixpath.basename(href).lower())
-            and n.lower().endswith(IMAGE_SUFFIXES)
-        ]
-        # prefer raster formats when both e.g. .eps and .jpg exist
-        by_stem.sort(key=lambda n: (n.lower().endswith((".eps", ".pdf", ".svg")), n))
-        return by_stem[0] if by_stem else None
+        base = posixpath.basename(href)
+        stem = posixpath.splitext(base)[0].lower()
+        same = [n for n in self._names if n == href or posixpath.basename(n) == base
+                or (posixpath.splitext(posixpath.basename(n))[0].lower() in (stem, base.lower())
+                    and n.lower().endswith(IMAGE_SUFFIXES))]
+        named = {n for n in same if n == href or posixpath.basename(n) == base}
+        return sorted(same, key=lambda n: (_format_rank(n), n not in named, -self.size(n), n.count("/"), n))
+
+    def resolve(self, href: str) -> str | None:
+        """The best file a reference may mean (see ``candidates``), None if none."""
+        found = self.candidates(href)
+        return found[0] if found else None
+
+
+def _format_rank(name: str) -> int:
+    low = name.lower()
+    if low.endswith((".eps", ".pdf", ".svg")):
+        return 2
+    return 1 if low.endswith(".gif") else 0
 
 
 def is_archive(uri: str) -> bool:

@@ -36,6 +36,8 @@ class IngestOptions:
     #: license of image-folder sources (folders state none)
     folder_license: str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: credit phrases that mark third-party figures (regular expressions)
+    third_party_phrases: tuple[str, ...] = lic.THIRD_PARTY_PHRASES
     splitter: SplitterConfig = SplitterConfig()
     standardize: StandardizeOptions = StandardizeOptions()
     #: fsspec options for reading inputs (the warehouse has its own)
@@ -121,7 +123,8 @@ def process_source(src: Source, opts: IngestOptions) -> SourceResult:
         res.article_ids.append(art.article_id)
         reason = lic.license_reason(art.license, opts.allow_licenses)
         if reason:
-            res.reject(art.article_id, reason, f"license {art.license or 'not stated'} ({art.license_url or 'no URL'}) is not in the allow-list {list(opts.allow_licenses)}", art.article_id)
+            evidence = f"; {art.license_evidence}" if art.license_evidence else ""
+            res.reject(art.article_id, reason, f"license {art.license or 'not stated'} ({art.license_url or 'no URL'}) is not in the allow-list {list(opts.allow_licenses)}{evidence}", art.article_id)
             continue
         res.articles.append(_article_row(art, src))
         seen: set[str] = set()
@@ -146,6 +149,7 @@ def _article_row(art: Article, src: Source) -> dict:
         "doi": art.doi,
         "title": art.title,
         "abstract": art.abstract,
+        "abstracts": art.abstracts,
         "body": art.body,
         "subjects": art.subjects,
         "discipline": (from_table(art.subjects or []) or (None,))[0],
@@ -158,18 +162,20 @@ def _article_row(art: Article, src: Source) -> dict:
 
 
 def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef, fid: str, opts: IngestOptions) -> None:
-    marker = lic.third_party_marker(ref.caption, ref.credit, ref.title)
+    if ref.sub_article:
+        raise Reject("sub_article", f"figure of a {ref.sub_article} sub-article, not of the article itself")
+    # panel markers are not credit lines: "(C) 2011 survey" after "(A)" and "(B)"
+    caption = ref.caption
+    for s, e in subcaptions.marker_spans(ref.caption, ref.bold):
+        caption = caption[:s] + " " * (e - s) + caption[e:]
+    marker = lic.third_party_marker(caption, ref.credit, ref.title, phrases=opts.third_party_phrases)
     if marker:
         raise Reject("third_party", f"caption/credit marks third-party material ({marker!r})")
     if not ref.href:
         raise Reject("missing_file", "the figure references no image file")
-    name = files.resolve(ref.href)
-    if name is None:
-        raise Reject("missing_file", "referenced image is not in the package")
-    data = files.read(name)
-    img = decode(data, max_pixels=opts.max_pixels)
+    name, data, img = _open_image(files, ref.href, opts)
     w, h = img.size
-    panels = split_figure(img, _splitter(opts.splitter), ref.caption)
+    panels = split_figure(img, _splitter(opts.splitter), ref.caption, ref.bold)
     single = len(panels) == 1
     kept = 0
     for idx, (box, letter, sub) in enumerate(panels):
@@ -205,7 +211,7 @@ def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef
             "figure_xml_id": ref.xml_id,
             "label": ref.label,
             "title": ref.title,
-            "caption": subcaptions.strip_markup(ref.caption),
+            "caption": ref.caption,
             "image_path": name,
             "image_format": name.rsplit(".", 1)[-1].lower() if "." in name else None,
             "width": w,
@@ -217,6 +223,22 @@ def _figure(res: SourceResult, files: PackageFiles, art: Article, ref: FigureRef
     )
 
 
+def _open_image(files: PackageFiles, href: str, opts: IngestOptions) -> tuple[str, bytes, Image.Image]:
+    """(file name, bytes, image) of the best file the reference may mean that
+    decodes; the first candidate's error when none does."""
+    names = files.candidates(href)
+    if not names:
+        raise Reject("missing_file", "referenced image is not in the package")
+    first: Reject | None = None
+    for name in names:
+        data = files.read(name)
+        try:
+            return name, data, decode(data, max_pixels=opts.max_pixels)
+        except Reject as r:
+            first = first or r
+    raise first
+
+
 def flatten(img: Image.Image) -> Image.Image:
     """RGB for the splitter: transparency composited over white (the page)."""
     if img.mode == "RGBA":
@@ -226,7 +248,8 @@ def flatten(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def split_figure(img: Image.Image, splitter: Splitter, caption: str | None) -> list[tuple[Box, str | None, str | None]]:
+def split_figure(img: Image.Image, splitter: Splitter, caption: str | None,
+                 bold: tuple[tuple[int, int], ...] = ()) -> list[tuple[Box, str | None, str | None]]:
     """(bbox, panel_letter, sub_caption) per panel in reading order, bbox in
     source pixels after EXIF orientation. The panel letters drawn in the image
     and the count the caption's markers name are the splitter's hints; the
@@ -237,7 +260,7 @@ def split_figure(img: Image.Image, splitter: Splitter, caption: str | None) -> l
     # letters are read at full resolution (a shrunk letter reads worse), then
     # placed where the splitter sees them
     letters = [replace(lt, box=_rescale(lt.box, scale)) for lt in find_letters(native)]
-    expected = subcaptions.marker_count(caption) if caption is not None else None
+    expected = subcaptions.marker_count(caption, bold) if caption is not None else None
     found = reading_order(splitter(rgb, Hints(expected, tuple(letters))))
     drawn = letters_of(found, letters)
     boxes = [_unscale(b, scale, img.width, img.height) for b in found]
@@ -245,7 +268,7 @@ def split_figure(img: Image.Image, splitter: Splitter, caption: str | None) -> l
         boxes = [(0, 0, img.width, img.height)]
     if caption is None:
         return [(b, None, None) for b in boxes]
-    labels = subcaptions.assign(caption, len(boxes), drawn if len(found) == len(boxes) else None)
+    labels = subcaptions.assign(caption, len(boxes), drawn if len(found) == len(boxes) else None, bold)
     return [(b, letter, sub) for b, (letter, sub) in zip(boxes, labels)]
 
 

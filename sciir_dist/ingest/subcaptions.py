@@ -2,9 +2,11 @@
 
 Recognised markers: "(a)", "(a,b)" / "(a and b)" shared text, "(a–c)" /
 "a–c," ranges, "a," and "a |" and "a." at the start of a sentence, "a:" and
-bold letters (the JATS reader renders ``<bold>a</bold>`` as ``**a**``).
-Markers are accepted only in alphabetical sequence from "a", so references
-back to an earlier panel ("as in (a)") are not mistaken for new sections.
+letters the source set in bold (``Bold`` spans beside the plain caption
+text, as the JATS reader reports ``<bold>`` runs: "<bold>A</bold>, text",
+"(<bold>B</bold>–<bold>F</bold>) text"). Markers are accepted only in
+alphabetical sequence from "a", so references back to an earlier panel ("as
+in (a)") are not mistaken for new sections.
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ _LIST = rf"{_L}(?:\s*(?:[{_DASH}]|,|and|&)\s*{_L})*"
 _MARKERS = [
     # (a)  (a,b)  (a–c)  (a and b)
     re.compile(rf"\(\s*(?P<l>{_LIST})\s*\)"),
-    # **a** / **a,b** / **a–c** optionally followed by punctuation
-    re.compile(rf"\*\*\s*\(?(?P<l>{_LIST})\)?[.,:|]?\s*\*\*[.,:|]?"),
     # a, / a. / a: / a | / a–c,  at caption start or after a sentence end
     re.compile(rf"(?:(?<=^)|(?<=[.;]\s)|(?<=[.;]\s\s))(?P<l>{_LIST})\s*(?:[,:|]|\.(?=\s))"),
 ]
+#: what a bold run must hold to be a panel marker: "A", "(a)", "B–F", "a,b", "A." ...
+_BOLD_MARKER = re.compile(rf"\(?\s*(?P<l>{_LIST})\s*\)?\s*[.,:|]?")
+#: what may stand between two bold letters that form one marker ("B–F", "A, B", "a and b")
+_BOLD_JOIN = re.compile(rf"\s*(?:[{_DASH}]|,|and|&)\s*")
+#: punctuation after a bold marker that belongs to it: "(A)", "A,", "A.", "A:", "A |"
+_AFTER_BOLD = re.compile(r"\s*\)?\s*[.,:|]?")
+
+Bold = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -47,16 +55,38 @@ def _expand(spec: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse(caption: str) -> tuple[str, list[Segment]]:
-    """Return (preamble, segments) for a caption; segments empty when it has
-    no usable markers."""
-    found = []
+def _bold_markers(caption: str, bold: tuple[Bold, ...]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, letters) of bold runs that are panel markers, runs
+    joined by a dash, comma or "and" merged, with their brackets and
+    trailing punctuation."""
+    runs: list[list[int]] = []
+    for s, e in sorted(bold):
+        if runs and _BOLD_JOIN.fullmatch(caption[runs[-1][1]: s]):
+            runs[-1][1] = e
+        else:
+            runs.append([s, e])
+    out = []
+    for s, e in runs:
+        m = _BOLD_MARKER.fullmatch(caption[s:e].strip())
+        letters = _expand(m.group("l")) if m else ()
+        if not letters:
+            continue
+        if caption[:s].rstrip().endswith("("):
+            s = caption[:s].rstrip().rindex("(")
+        e += _AFTER_BOLD.match(caption, e).end() - e
+        out.append((s, e, letters))
+    return out
+
+
+def _markers(caption: str, bold: tuple[Bold, ...] = ()) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Accepted markers (start, end, letters): in sequence from "a", not overlapping."""
+    found = _bold_markers(caption, bold)
     for rx in _MARKERS:
         for m in rx.finditer(caption):
             letters = _expand(m.group("l"))
             if letters:
                 found.append((m.start(), m.end(), letters))
-    found.sort()
+    found.sort(key=lambda f: (f[0], -f[1]))  # at one place the longest reading: "a,b" over "a,"
     accepted = []
     expected = "a"
     last_end = -1
@@ -67,6 +97,19 @@ def parse(caption: str) -> tuple[str, list[Segment]]:
             accepted.append((start, end, letters))
             expected = chr(ord(letters[-1]) + 1)
             last_end = end
+    return accepted
+
+
+def marker_spans(caption: str, bold: tuple[Bold, ...] = ()) -> list[tuple[int, int]]:
+    """Where the panel markers are in the caption (so "(C) 2011" after "(A)"
+    and "(B)" is read as a panel letter, not a copyright line)."""
+    return [(s, e) for s, e, _ in _markers(caption, bold)]
+
+
+def parse(caption: str, bold: tuple[Bold, ...] = ()) -> tuple[str, list[Segment]]:
+    """Return (preamble, segments) for a caption; segments empty when it has
+    no usable markers."""
+    accepted = _markers(caption, bold)
     if not accepted:
         return caption.strip(), []
     preamble = caption[: accepted[0][0]].strip()
@@ -78,28 +121,25 @@ def parse(caption: str) -> tuple[str, list[Segment]]:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("**", "")).strip(" ;,")
+    return re.sub(r"\s+", " ", text).strip(" ;,")
 
 
-def strip_markup(caption: str) -> str:
-    return re.sub(r"\s+", " ", caption.replace("**", "")).strip()
-
-
-def marker_count(caption: str) -> int:
+def marker_count(caption: str, bold: tuple[Bold, ...] = ()) -> int:
     """How many panels the caption's markers name (0 when it has none)."""
-    _, segments = parse(caption)
+    _, segments = parse(caption, bold)
     return len({l for s in segments for l in s.letters})
 
 
-def assign(caption: str, n_panels: int, drawn: list[str | None] | None = None) -> list[tuple[str | None, str]]:
+def assign(caption: str, n_panels: int, drawn: list[str | None] | None = None,
+           bold: tuple[Bold, ...] = ()) -> list[tuple[str | None, str]]:
     """(panel_letter, sub_caption) per panel in reading order. ``drawn``: the
     letter read on each panel in the image, when known; panels get the
     caption text of their own letter (a figure lettered down its columns
     first is not in reading order), the others the remaining letters in
     reading order. When the markers do not match the panel count, every
     panel keeps the whole caption and no letter (SPEC §3)."""
-    plain = strip_markup(caption)
-    _, segments = parse(caption)
+    plain = re.sub(r"\s+", " ", caption).strip()
+    _, segments = parse(caption, bold)
     letters = sorted({l for s in segments for l in s.letters})
     if not segments or len(letters) != n_panels or letters != list(string.ascii_lowercase[:n_panels]):
         return [(None, plain)] * n_panels

@@ -43,6 +43,8 @@ class LabelledFigure:
     #: per true box, the caption text that belongs to it (None for all: the
     #: caption's markers name no panels or do not match them); empty when unknown
     sub_captions: list[str | None] = field(default_factory=list)
+    #: where the source set the caption in bold (panel letters often are)
+    bold: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -132,7 +134,7 @@ def evaluate(figures: list[LabelledFigure], splitter: Splitter, *, worst: int = 
     for fig in figures:
         img = fig.load()
         t0 = time.perf_counter()
-        panels = split_figure(img, splitter, fig.caption)
+        panels = split_figure(img, splitter, fig.caption, fig.bold)
         pred = [b for b, _, _ in panels]
         truth = [(0, 0, img.width, img.height)] if len(fig.truth) == 1 else fig.truth
         res = FigureResult(fig.key, fig.layout, truth, pred, time.perf_counter() - t0)
@@ -148,8 +150,6 @@ def _caption_score(fig: LabelledFigure, panels: list[tuple[Box, str | None, str 
     each panel its text, a panel must get that text and its drawn letter;
     where they give none (markers that name no panels or do not match), it
     must keep the whole caption and no letter."""
-    from sciir_dist.ingest.subcaptions import strip_markup
-
     whole = not any(fig.sub_captions)
     got = {t: panels[p] for p, t in pairs}
     ok = 0
@@ -158,7 +158,7 @@ def _caption_score(fig: LabelledFigure, panels: list[tuple[Box, str | None, str 
             continue
         _, letter, text = got[t]
         if whole:
-            ok += letter is None and _norm(text) == _norm(strip_markup(fig.caption or ""))
+            ok += letter is None and _norm(text) == _norm(fig.caption)
         else:
             drawn = fig.letters[t] if t < len(fig.letters) else None
             ok += _norm(text) == _norm(sub) and (drawn is None or letter == drawn)
@@ -282,7 +282,7 @@ def load_synth(corpus: Path) -> list[LabelledFigure]:
                 out.append(LabelledFigure(
                     fig["figure_id"], fig["layout"], [tuple(p["bbox"]) for p in fig["panels"]],  # type: ignore[misc]
                     lambda data=data: decode(data), ref.caption, [p.get("letter") for p in fig["panels"]],
-                    [p.get("sub_caption") if p.get("letter") else None for p in fig["panels"]]))
+                    [p.get("sub_caption") if p.get("letter") else None for p in fig["panels"]], ref.bold))
     return sorted(out, key=lambda f: f.key)
 
 

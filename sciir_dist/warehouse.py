@@ -107,11 +107,13 @@ class Warehouse:
     def ensure(self, table: str, schema: pa.Schema | None = None):
         """Open ``table``, creating it empty if missing. Creation uses Lance's
         ``create`` mode, which fails rather than overwrites when a concurrent
-        job created it first; then we simply open theirs."""
+        job created it first; then we simply open theirs. A table written by
+        an older release gets the declared columns it lacks (all null)."""
         import lance
 
         try:
-            return self.open(table)
+            declared = schema or (schema_of(table) if table in TABLES else None)
+            return self._evolve(self.open(table), declared)
         except (FileNotFoundError, ValueError, OSError):
             pass
         try:
@@ -123,6 +125,15 @@ class Warehouse:
             if self.exists(table):
                 return self.open(table)
             raise exc
+
+    @staticmethod
+    def _evolve(ds, schema: pa.Schema | None):
+        """Add the declared columns ``ds`` lacks: a schema-only commit (no
+        data rewritten) that workers' fragments with the new columns need."""
+        missing = [f for f in schema or [] if f.name not in ds.schema.names]
+        if missing:
+            ds.add_columns(pa.schema(missing))
+        return ds
 
     def commit_upsert(
         self,
@@ -195,6 +206,7 @@ class Warehouse:
 
     def upsert(self, table: str, data: pa.Table) -> int | None:
         """Driver-side upsert of a small table (runs rows, tests)."""
+        self.ensure(table)
         frags = write_fragments(self, table, data)
         return self.commit_upsert(table, frags, replace_keys={key_of(table): data.column(key_of(table)).to_pylist()})
 

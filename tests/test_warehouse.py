@@ -77,3 +77,19 @@ def test_dedupe_keeps_the_newest_row_per_key(tmp_path):
     assert wh.dedupe("rejects", "reject_id IN ('a', 'b')") == 1
     assert {r["reject_id"]: r["detail"] for r in wh.read("rejects").to_pylist()} == {"a": "new", "b": "old"}
     assert wh.dedupe("rejects") == 0
+
+
+def test_a_table_from_an_older_release_gains_the_declared_columns(tmp_path):
+    """Warehouses outlive releases: a table written without a column that is
+    declared now (here `articles.abstracts`) takes new rows, old rows null."""
+    import lance
+
+    from schemas.tables import ARTICLES
+
+    wh = Warehouse(str(tmp_path))
+    old = pa.schema([f for f in ARTICLES if f.name != "abstracts"])
+    lance.write_dataset(pa.Table.from_pylist([{"article_id": "old"}], schema=old), wh.uri("articles"))
+    new = pa.Table.from_pylist([{"article_id": "new", "abstracts": [{"type": "teaser", "text": "t"}]}], schema=ARTICLES)
+    wh.upsert("articles", new)
+    got = {r["article_id"]: r["abstracts"] for r in wh.read("articles").to_pylist()}
+    assert got == {"old": None, "new": [{"type": "teaser", "text": "t"}]}

@@ -22,9 +22,9 @@ RELEASE = find_release()
 
 def test_load_published_release_twice(tmp_path):
     wh = Warehouse(str(tmp_path / "wh"))
-    assert load_release(wh, RELEASE) == {"samples": 800, "questions": 12962}
+    assert load_release(wh, RELEASE) == {"samples": 800, "questions": 12962, "checklist_invalid": 0}
     versions = (wh.version("bench_samples"), wh.version("bench_questions"))
-    assert load_release(wh, RELEASE) == {"samples": 800, "questions": 12962}
+    assert load_release(wh, RELEASE) == {"samples": 800, "questions": 12962, "checklist_invalid": 0}
     assert (wh.version("bench_samples"), wh.version("bench_questions")) == versions  # nothing changed
     s = wh.read("bench_samples").to_pandas()
     assert len(s) == 800 and s["sample_id"].is_unique

@@ -36,7 +36,8 @@ def load(path: Annotated[Path, typer.Argument(help="The release folder (<mode>/<
         counts = load_release(warehouse(data, storage_option), path)
     except ReleaseError as exc:
         _fail(exc)
-    console.print(f"loaded {counts['samples']} samples, {counts['questions']} questions")
+    console.print(f"loaded {counts['samples']} samples, {counts['questions']} questions"
+                  + (f"; {counts['checklist_invalid']} checklists invalid (rejects)" if counts["checklist_invalid"] else ""))
 
 
 @bench.command()
@@ -160,3 +161,84 @@ def correlate(data: DataOpt, human: Annotated[Path, typer.Option(help="CSV with 
     import pyarrow as pa
 
     print_table(pa.Table.from_pylist([res]))
+
+
+# -- reference interop (MAIR-Lab-HUST/SciIR's own files) ----------------------
+ModeOpt = Annotated[Optional[str], typer.Option(help="IF or IR (also cot/abstract).")]
+GroupOpt = Annotated[Optional[str], typer.Option(help="All_Three or <Track>_<Track>.")]
+
+
+@bench.command("import-images")
+def import_images(root: Annotated[str, typer.Argument(help="Folder (or URI) of generated images.")],
+                  data: DataOpt, model: Annotated[str, typer.Option(help="Name of the model that made them.")],
+                  layout: Annotated[str, typer.Option(help="nested: <root>/<model>/<mode>/<group>/<file>; "
+                                                           "flat: <root>/<image_filename> of one mode x group run.")] = "nested",
+                  mode: ModeOpt = None, group: GroupOpt = None,
+                  mapping: Annotated[Optional[str], typer.Option(help="Flat runs: CSV/JSON of folder,mode,group (folders relative to ROOT).")] = None,
+                  seed: Annotated[int, typer.Option(help="The seed these images count as.")] = 0,
+                  retry_errors: Annotated[bool, typer.Option(help="Re-read images recorded as missing.")] = False,
+                  address: AddressOpt = None, progress: ProgressOpt = True, storage_option: StorageOpt = None) -> None:
+    """Import images generated elsewhere into generations (the reference's flat IMAGE_FOLDER runs with --layout flat)."""
+    from sciir_dist.bench.models_file import ModelSpec
+    from sciir_dist.bench.sweep import run_sweep
+
+    options = {"root": root, "layout": layout, **({"mapping": mapping} if mapping else {})}
+    options.update({k: v for k, v in (("mode", mode), ("group", group)) if v})
+    try:
+        spec = ModelSpec(name=model, backend="folder", seeds=[seed], options=options)
+        run_sweep(warehouse(data, storage_option), [spec], address=address, retry_errors=retry_errors,
+                  progress=progress).render(console)
+    except ValueError as exc:
+        _fail(exc)
+
+
+@bench.command("import-verdicts")
+def import_verdicts_cmd(path: Annotated[Path, typer.Argument(help="The reference judge's evaluation_results.json.")],
+                        data: DataOpt, model: Annotated[str, typer.Option(help="The generator whose images were judged.")],
+                        group: Annotated[str, typer.Option(help="The run's group (All_Three or <Track>_<Track>).")],
+                        mode: ModeOpt = None, seed: Annotated[int, typer.Option(help="The generations' seed.")] = 0,
+                        judge_model: Annotated[str, typer.Option(help="The reference judge's model (judge vlm:<it>).")] = "gemini-3-pro-preview",
+                        judge_version: Annotated[str, typer.Option(help="Prompt version the verdicts are stored under.")] = "reference-evaluation",
+                        storage_option: StorageOpt = None) -> None:
+    """Import the reference judge's verdicts (aligned by order within category; mismatches become rejects)."""
+    from sciir_dist.bench.import_verdicts import VerdictImport, import_verdicts
+
+    spec = VerdictImport(str(path), model=model, group=group, mode=mode, seed=seed, judge_model=judge_model,
+                         version=judge_version)
+    try:
+        import_verdicts(warehouse(data, storage_option), spec).render(console)
+    except ValueError as exc:
+        _fail(exc)
+    console.print(f"score them: sciir bench score --judge {spec.judge} --judge-version {spec.version}")
+
+
+@bench.command("import-checklist")
+def import_checklist(path: Annotated[Path, typer.Argument(help="The reference checklist.py output (JSON list).")],
+                     data: DataOpt, mode: Annotated[str, typer.Option(help="IF or IR (also cot/abstract).")],
+                     group: Annotated[str, typer.Option(help="All_Three or <Track>_<Track>.")],
+                     storage_option: StorageOpt = None) -> None:
+    """Use the reference's raw checklists as the questions of one mode x group ({error, raw} entries become rejects)."""
+    from sciir_dist.bench.reference_checklist import import_checklists
+    from sciir_dist.bench.samples import parse_mode
+
+    try:
+        counts = import_checklists(warehouse(data, storage_option), path, parse_mode(mode), group)
+    except ValueError as exc:
+        _fail(exc)
+    console.print(f"imported {counts['questions']} questions for {counts['samples']} samples; "
+                  f"{counts['rejected']} entries rejected (checklist_invalid)")
+
+
+@bench.command("export")
+def export_release_cmd(out: Annotated[str, typer.Argument(help="Output folder or URI.")], data: DataOpt,
+                       where: Annotated[Optional[str], typer.Option(help="Only samples matching this SQL filter.")] = None,
+                       storage_option: StorageOpt = None) -> None:
+    """Write the benchmark in the published layout <mode>/<group>/{caption.json,checklist.json}."""
+    from sciir_dist.bench.export_release import export_release
+
+    wh = warehouse(data, storage_option)
+    try:
+        res = export_release(wh, out, wh.storage_options, where)
+    except ValueError as exc:
+        _fail(exc)
+    console.print(json.dumps(res, indent=1))

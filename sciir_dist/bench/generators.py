@@ -5,7 +5,8 @@ both, so one bad request never stops a model's run.
 - ``openai``: an OpenAI-compatible ``/images/generations`` endpoint (retries,
   budget and cache of the shared client);
 - ``folder``: images generated elsewhere, ``<root>/<model>/<sample_id>``
-  (i.e. ``<model>/<mode>/<group>/<image_filename>`` for the published set);
+  (i.e. ``<model>/<mode>/<group>/<image_filename>`` for the published set),
+  or the reference's flat per-run folders (``layout = "flat"``);
 - ``text-render``: a deterministic baseline that draws the text the prompt
   requires, nothing else (for demos, tests, and as a Text-only floor);
 - ``diffusers``: a diffusers pipeline on a GPU actor (optional extra).
@@ -67,27 +68,61 @@ class TextRender:
 
 
 class FolderImport:
+    """Images generated elsewhere. ``layout = "nested"`` (default):
+    ``<root>/<model>/<mode dir>/<group>/<image_filename>``. ``layout =
+    "flat"``: the reference's per-run folders, ``<folder>/<image_filename>``
+    for one (mode, group) run each (its evaluation.py reads
+    ``IMAGE_FOLDER/001.png``), given as ``root`` + ``mode`` + ``group``, as
+    ``runs = [{folder, mode, group}]``, or as a ``mapping`` file (see
+    ``flat_runs``). A flat import only touches the samples of its runs."""
+
     def __init__(self, model: str, options: dict) -> None:
-        if "root" not in options:
-            raise ValueError(f"model {model}: the folder backend needs options.root")
+        from sciir_dist.bench.flat_runs import runs_of
+
         self.model = model
-        self.root = str(options["root"]).rstrip("/")
+        self.layout = options.get("layout", "nested")
+        if self.layout not in ("nested", "flat"):
+            raise ValueError(f"model {model}: folder layout {self.layout!r} is not nested or flat")
         self.storage_options = options.get("storage_options") or {}
+        self.runs = runs_of(model, options, self.storage_options) if self.layout == "flat" else {}
+        if self.layout == "nested" and "root" not in options:
+            raise ValueError(f"model {model}: the folder backend needs options.root")
+        self.root = str(options.get("root", "")).rstrip("/")
+
+    def sample_filter(self) -> str | None:
+        """SQL on bench_samples for the samples this import covers (flat: its runs' mode x group)."""
+        from sciir_dist.bench.flat_runs import runs_filter
+
+        return runs_filter(self.runs) if self.layout == "flat" else None
 
     def setup(self) -> None:
-        import fsspec
+        pass
 
-        self.fs, self.base = fsspec.core.url_to_fs(self.root, **self.storage_options)
+    def location(self, sample_id: str) -> str | None:
+        """The URI of a sample's image, None when no run covers the sample."""
+        if self.layout == "nested":
+            return f"{self.root}/{self.model}/{sample_id}"
+        from sciir_dist.bench.samples import MODE_OF_DIR
+
+        mode_dir, group, name = sample_id.split("/", 2)
+        folder = self.runs.get((MODE_OF_DIR.get(mode_dir), group))
+        return f"{folder}/{name}" if folder else None
 
     def generate(self, rows: list[dict]) -> list[Generated]:
+        import fsspec
+
         out = []
         for r in rows:
-            path = f"{self.base}/{self.model}/{r['sample_id']}"
+            where = self.location(r["sample_id"])
+            if where is None:
+                out.append(Generated(None, f"missing_image: no flat run of {self.model} covers {r['sample_id']}"))
+                continue
             try:
-                with self.fs.open(path, "rb") as f:
+                fs, path = fsspec.core.url_to_fs(where, **self.storage_options)
+                with fs.open(path, "rb") as f:
                     out.append(Generated(f.read()))
             except FileNotFoundError:
-                out.append(Generated(None, f"missing_image: {self.root}/{self.model}/{r['sample_id']}"))
+                out.append(Generated(None, f"missing_image: {where}"))
         return out
 
 

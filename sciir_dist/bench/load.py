@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from schemas.tables import BENCH_QUESTIONS, BENCH_SAMPLES, CATEGORIES
-from sciir_dist.bench.samples import MODE_OF_DIR, PROMPT_MODE, question_id, sample_id
+from schemas.tables import BENCH_QUESTIONS, BENCH_SAMPLES
+from sciir_dist.bench.reference_checklist import parse_checklist, question_rows, reject_row, store_checklists
+from sciir_dist.bench.samples import MODE_OF_DIR, PROMPT_MODE, sample_id
 from sciir_dist.warehouse import Warehouse
 
 
@@ -49,9 +50,12 @@ def _field(cap: dict, keys: tuple[str, ...], sid: str) -> str:
     raise ReleaseError(f"{sid}: none of {keys} present")
 
 
-def read_release(root: str | Path) -> tuple[pa.Table, pa.Table]:
+def read_release(root: str | Path) -> tuple[pa.Table, pa.Table, list[dict]]:
+    """(samples, questions, rejects): a sample whose checklist entry is not a
+    checklist (the reference writes ``{"error", "raw"}`` when its model
+    failed) is loaded without questions and gets a ``checklist_invalid`` row."""
     root = Path(root)
-    samples, questions = [], []
+    samples, questions, rejects = [], [], []
     for mode_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         mode = MODE_OF_DIR.get(mode_dir.name)
         if mode is None:
@@ -77,25 +81,23 @@ def read_release(root: str | Path) -> tuple[pa.Table, pa.Table]:
                     "term_count": sum(len(v.get("terms") or []) for v in reasoning.values() if v),
                     "image_filename": cap["image_filename"], "source": f"published:{sid}", "origin": "published",
                 })
-                for idx, q in enumerate(chk["generated_checklist"]["checklist"]):
-                    if q["category"] not in CATEGORIES:
-                        raise ReleaseError(f"{sid} question {idx}: unknown category {q['category']!r}")
-                    questions.append({
-                        "question_id": question_id(sid, idx), "sample_id": sid, "idx": idx,
-                        "category": q["category"], "question": q["question"], "negative": None,
-                        "checklist_source": "published", "checklist_model": None, "checklist_prompt_version": None,
-                    })
+                parsed = parse_checklist(chk.get("generated_checklist"))
+                if isinstance(parsed, str):
+                    rejects.append(reject_row(sid, parsed, str(group_dir / "checklist.json")))
+                else:
+                    questions += question_rows(sid, parsed, "published")
     if not samples:
         raise ReleaseError(f"{root}: no samples found (expected <mode>/<group>/caption.json)")
-    return pa.Table.from_pylist(samples, schema=BENCH_SAMPLES), pa.Table.from_pylist(questions, schema=BENCH_QUESTIONS)
+    return (pa.Table.from_pylist(samples, schema=BENCH_SAMPLES), pa.Table.from_pylist(questions, schema=BENCH_QUESTIONS),
+            rejects)
 
 
 def load_release(wh: Warehouse, root: str | Path) -> dict[str, int]:
-    samples, questions = read_release(root)
-    for table, data in (("bench_questions", questions), ("bench_samples", samples)):
-        wh.ensure(table)
-        _replace_changed(wh, table, data)
-    return {"samples": samples.num_rows, "questions": questions.num_rows}
+    samples, questions, rejects = read_release(root)
+    store_checklists(wh, questions, rejects, samples.column("sample_id").to_pylist())
+    wh.ensure("bench_samples")
+    _replace_changed(wh, "bench_samples", samples)
+    return {"samples": samples.num_rows, "questions": questions.num_rows, "checklist_invalid": len(rejects)}
 
 
 def _replace_changed(wh: Warehouse, table: str, data: pa.Table) -> None:

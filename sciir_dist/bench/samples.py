@@ -17,6 +17,18 @@ GROUPS = ("All_Three", "EntityStructure_ScientificLaw", "EntityStructure_Scienti
           "ScientificLaw_ScientificProcess")
 
 
+_MODE_NAMES = {"if": "IF", "ir": "IR", **{v: k for k, v in PROMPT_MODE.items()}, **{v: k for k, v in MODE_DIRS.items()}}
+
+
+def parse_mode(text: str) -> str:
+    """IF or IR from any name the reference (cot/abstract, the release's
+    folder names) or this project uses for a mode."""
+    mode = _MODE_NAMES.get(str(text).strip().lower())
+    if mode is None:
+        raise ValueError(f"unknown mode {text!r}: use IF/IR (or cot/abstract, instruction_following/intrinsic_reasoning)")
+    return mode
+
+
 def sample_id(mode: str, group: str, image_filename: str) -> str:
     return f"{MODE_DIRS[mode]}/{group}/{image_filename}"
 

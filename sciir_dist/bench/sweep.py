@@ -50,8 +50,10 @@ class GenerateStage(Stage):
         or (``retry_rejects``) a row with an error."""
         samples = wh.open("bench_samples")
         ids = samples.to_table(columns=["sample_id"]).column("sample_id").to_pylist()
-        wanted = set(ids) if self.where is None else set(
-            samples.to_table(columns=["sample_id"], filter=self.where).column("sample_id").to_pylist())
+        only = getattr(self.generator, "sample_filter", lambda: None)()  # e.g. a flat folder's mode x group
+        where = " AND ".join(f"({w})" for w in (self.where, only) if w) or None
+        wanted = set(ids) if where is None else set(
+            samples.to_table(columns=["sample_id"], filter=where).column("sample_id").to_pylist())
         model = self.spec.name.replace("'", "''")
         cond = f"model = '{model}'" + (" AND error IS NULL" if retry_rejects else "")
         have = set(wh.read("generations", ["generation_id"], where=cond).column("generation_id").to_pylist())

@@ -239,12 +239,14 @@ def export_cmd(
     data: DataOpt,
     out_uri: Annotated[str, typer.Option("--out", help="Output folder or URI (fsspec: local, s3://, gs://, ...).")],
     shard_size: Annotated[int, typer.Option(help="Rows per shard.")] = 1000,
-    format: Annotated[Optional[list[str]], typer.Option(help="jsonl, webdataset, parquet (repeatable; default all).")] = None,
+    format: Annotated[Optional[list[str]], typer.Option(help="jsonl, webdataset, parquet (default: these three), "
+                                                        "diffsynth, instruction-jsonl (the reference trainers'); repeatable.")] = None,
     license: Annotated[Optional[list[str]], typer.Option(help="Allowed licenses (repeatable; default CC-BY-4.0).")] = None,
     output_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE fsspec option for --out (repeatable).")] = None,
     storage_option: StorageOpt = None,
 ) -> None:
-    """SFT files from the training split: planner chat JSONL, generator WebDataset shards and Parquet."""
+    """SFT files from the training split: planner chat JSONL, generator WebDataset shards and Parquet,
+    or the reference trainers' DiffSynth-Studio dataset and instruction/input/output JSONL."""
     from sciir_dist.train.export import FORMATS, ExportSettings, export
     from sciir_dist.train.split import DEFAULT_LICENSES, SplitError
 

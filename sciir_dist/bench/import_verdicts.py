@@ -175,7 +175,7 @@ def import_verdicts(wh: Warehouse, spec: VerdictImport) -> Summary:
     questions: dict[str, list[dict]] = defaultdict(list)
     for q in wh.read("bench_questions", ["question_id", "sample_id", "idx", "category"]).to_pylist():
         questions[q["sample_id"]].append(q)
-    have_gen = set(wh.read("generations", ["generation_id"], where=f"model = '{spec.model}' AND error IS NULL")
+    have_gen = set(wh.read("generations", ["generation_id"], where=f"model = {sql_list([spec.model])} AND error IS NULL")
                    .column("generation_id").to_pylist())
     names = Counter(e.get("image_filename") for e in entries if isinstance(e, dict))
     verdicts, covered = [], []

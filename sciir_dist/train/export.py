@@ -5,7 +5,10 @@ split (SPEC §7), each row with license, DOI and attribution.
   JSONL shards;
 - ``generator/wds/`` — visual generator (Sci-RCoT -> image) as WebDataset
   tar shards (``<key>.png``, ``<key>.txt``, ``<key>.json``);
-- ``generator/parquet/`` — the same pairs as Parquet with the image bytes.
+- ``generator/parquet/`` — the same pairs as Parquet with the image bytes;
+- on request, the reference trainers' formats (``reference_formats``):
+  ``diffsynth/`` (DiffSynth-Studio image dataset) and ``instruction/``
+  (instruction/input/output JSONL).
 
 Shard names are deterministic (``*-00000.*``), so a re-run into the same
 output overwrites its shards and removes stale higher-numbered ones instead
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sciir_dist.train.reference_formats import REFERENCE_FORMATS, write_diffsynth, write_instruction_jsonl
 from sciir_dist.train.split import DEFAULT_LICENSES, training_split
 from sciir_dist.warehouse import Warehouse
 
@@ -41,7 +45,7 @@ class ExportSettings:
     storage_options: dict | None = None
 
 
-def _attribution(r: dict) -> str:
+def attribution(r: dict) -> str:
     fig = f"{r['figure_label']} of " if r.get("figure_label") else ""
     doi = f", doi:{r['doi']}" if r.get("doi") else ""
     return f"{fig}\"{r.get('article_title') or 'untitled'}\"{doi}, licensed {r['license']} ({r.get('license_url') or ''})"
@@ -50,9 +54,9 @@ def _attribution(r: dict) -> str:
 def export(wh: Warehouse, s: ExportSettings) -> dict:
     import fsspec
 
-    unknown = set(s.formats) - set(FORMATS)
+    unknown = set(s.formats) - set(FORMATS) - set(REFERENCE_FORMATS)
     if unknown:
-        raise ValueError(f"unknown export format(s) {sorted(unknown)}; choose from {FORMATS}")
+        raise ValueError(f"unknown export format(s) {sorted(unknown)}; choose from {FORMATS + REFERENCE_FORMATS}")
     split = training_split(wh, s.licenses)
     rows = [r for r in split.to_dict("records") if r["sci_rcot"] and r["abstract_prompt"] and r["license"] in s.licenses]
     fs, root = fsspec.core.url_to_fs(s.out, **(s.storage_options or {}))
@@ -61,9 +65,7 @@ def export(wh: Warehouse, s: ExportSettings) -> dict:
     shards = [rows[i:i + s.shard_size] for i in range(0, len(rows), s.shard_size)]
     written: dict[str, list[str]] = {"jsonl": [], "webdataset": [], "parquet": []}
     for n, shard in enumerate(shards):
-        meta = [{"panel_id": r["panel_id"], "license": r["license"], "license_url": r["license_url"], "doi": r["doi"],
-                 "attribution": _attribution(r), "source_uri": r["source_uri"],
-                 "split": "heldout" if r["heldout"] else "train"} for r in shard]
+        meta = [_meta(r) for r in shard]
         if "jsonl" in s.formats:
             path = f"{root}/planner/planner-{n:05d}.jsonl"
             lines = [json.dumps({"messages": [{"role": "system", "content": PLANNER_SYSTEM},
@@ -95,12 +97,36 @@ def export(wh: Warehouse, s: ExportSettings) -> dict:
             path = f"{root}/generator/parquet/part-{n:05d}.parquet"
             _write(fs, path, buf.getvalue())
             written["parquet"].append(path)
+    written.update(_reference_formats(wh, s, fs, root, rows, panels, index))
     stale = _remove_stale(fs, root, len(shards))
     manifest = {"rows": len(rows), "shards": len(shards), "licenses": list(s.licenses),
                 "skipped_without_annotation": int(len(split) - len(rows)), "removed_stale": stale,
                 "files": {k: len(v) for k, v in written.items() if k in s.formats}}
+    if set(s.formats) & set(REFERENCE_FORMATS):
+        manifest["reference_files"] = {k: v for k, v in written.items() if k in REFERENCE_FORMATS}
     _write(fs, f"{root}/export.json", json.dumps(manifest, indent=1).encode())
     return manifest
+
+
+def _meta(r: dict) -> dict:
+    return {"panel_id": r["panel_id"], "license": r["license"], "license_url": r["license_url"], "doi": r["doi"],
+            "attribution": attribution(r), "source_uri": r["source_uri"], "split": "heldout" if r["heldout"] else "train"}
+
+
+def _reference_formats(wh: Warehouse, s: ExportSettings, fs, root: str, rows: list[dict], panels, index) -> dict:
+    """The formats the reference's trainers read (whole files, not shards)."""
+    out: dict[str, list[str]] = {}
+    meta = [_meta(r) for r in rows]
+    if "diffsynth" in s.formats:
+        def images():  # read a shard's worth at a time, never the whole split
+            for i in range(0, len(rows), s.shard_size):
+                ids = [index[r["panel_id"]] for r in rows[i:i + s.shard_size]]
+                yield from (b.read() for b in panels.take_blobs("image", indices=ids))
+
+        out["diffsynth"] = write_diffsynth(fs, root, rows, meta, images(), _write)
+    if "instruction-jsonl" in s.formats:
+        out["instruction-jsonl"] = write_instruction_jsonl(fs, root, rows, meta, PLANNER_SYSTEM, _write)
+    return out
 
 
 def _write(fs, path: str, data: bytes) -> None:

@@ -163,6 +163,7 @@ PANEL_HASHES = pa.schema(
         pa.field("sha256", pa.string()),
         pa.field("phash", pa.uint64()),  # 64-bit DCT perceptual hash
         pa.field("dhash", pa.uint64()),  # 64-bit gradient hash
+        pa.field("hash_region", pa.string()),  # what the hashes cover: "content" (the panel, not its canvas)
     ]
 )
 

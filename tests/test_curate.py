@@ -4,12 +4,14 @@ become rejects, and curate runs safely beside a concurrent ingest."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,7 +28,7 @@ def _unique(wh, table: str, key: str = "panel_id") -> bool:
 def test_hash_stage_is_engine_free(spark_warehouse, manifest):
     wh, _ = spark_warehouse
     ids = [pid for g in manifest["duplicate_groups"] for pid in g["members"]]
-    rows = wh.read("panels", ["panel_id", "sha256"], where="panel_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")")
+    rows = wh.read("panels", ["panel_id", "sha256", "source_width", "source_height"], where="panel_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")")
     images = [wh.read_blob("panels", "image", f"panel_id = '{pid}'")[0] for pid in rows["panel_id"].to_pylist()]
     out = HashStage().process(rows.append_column("image", pa.array(images, pa.large_binary()))).rows
     h = dict(zip(out["panel_id"].to_pylist(), out["phash"].to_pylist()))
@@ -47,6 +49,12 @@ def test_curate_hash_once_per_panel_and_rerun_does_nothing(warehouse_copy, ray_l
     v = wh.version("panel_hashes")
     again = run_curate(wh, ["hash"], progress=False)
     assert again.rows_in == 0 and wh.version("panel_hashes") == v
+    # rows an older release hashed over the whole canvas are redone, by key
+    old = wh.read("panel_hashes").slice(0, 3).set_column(4, "hash_region", pa.nulls(3, pa.string()))
+    wh.upsert("panel_hashes", old)
+    redo = run_curate(wh, ["hash"], progress=False)
+    assert redo.rows_in == 3 and _unique(wh, "panel_hashes")
+    assert wh.read("panel_hashes", ["hash_region"]).column(0).to_pylist() == ["content"] * wh.count("panels")
     from sciir_dist.query import query
 
     joined = query(wh, "panels", columns=["panel_id", "phash", "panel_letter"], limit=None)
@@ -110,3 +118,17 @@ def test_curate_beside_a_concurrent_ingest(warehouse_copy, ray_local, tmp_path):
     assert before <= hashed  # nothing committed by either job was lost
     run_curate(wh, ["hash"], progress=False)  # a second run finishes the rest
     assert set(wh.read("panel_hashes", ["panel_id"]).column("panel_id").to_pylist()) == after
+
+
+def test_content_box_is_where_standardize_put_the_source():
+    from PIL import Image
+
+    from sciir_dist.ingest.standardize import standardize
+    from sciir_dist.stages.hash import content_box
+
+    for size in ((600, 400), (90, 700), (1024, 1024), (3000, 41)):
+        img = Image.new("RGB", size, (200, 30, 30))
+        canvas = Image.open(io.BytesIO(standardize(img).png))
+        x0, y0, x1, y1 = content_box(canvas.size, size)
+        inside = np.asarray(canvas.crop((x0, y0, x1, y1)))
+        assert (inside == (200, 30, 30)).all() and (x1 - x0, y1 - y0) == standardize(img).size, size

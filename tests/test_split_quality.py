@@ -185,7 +185,7 @@ def test_dedup_matches_re_encoded_copies_panel_by_panel(skia_set):
                 back = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
                 true = [j for j, b in enumerate(base) if _iou(back, b) >= 0.85]
                 std = standardize(copy.crop(box), StandardizeOptions())
-                p, d = hashes64(std.png)
+                p, d = hashes64(std.png, (box[2] - box[0], box[3] - box[1]))
                 ids.append(f"f{f}.{name}.p{i}")
                 sha.append(hashlib.sha256(std.png).hexdigest())
                 ph.append(p)
@@ -202,7 +202,7 @@ def test_dedup_matches_re_encoded_copies_panel_by_panel(skia_set):
             same_cluster += c
             both += t and c
     recall, precision = both / same_truth, both / max(1, same_cluster)
-    assert recall >= 0.8 and precision >= 0.95, (recall, precision)
+    assert recall >= 0.85 and precision >= 0.95, (recall, precision)
 
 
 # -- the YOLO path ---------------------------------------------------------------------------

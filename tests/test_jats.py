@@ -232,6 +232,8 @@ def test_one_graphic_per_alternatives():
          [("a", "One."), ("b", "Two and three."), ("c", "Two and three.")]),
         ("<bold>a</bold>,<bold>b</bold> Shared text. <bold>c</bold> Last.", 3,
          [("a", "Shared text."), ("b", "Shared text."), ("c", "Last.")]),
+        ("(<bold>A</bold>) and (<bold>B</bold>) Both. (<bold>C</bold>)–(<bold>D</bold>) Last two.", 4,
+         [("a", "Both."), ("b", "Both."), ("c", "Last two."), ("d", "Last two.")]),
         ("<bold>Effect of drug.</bold> (<bold>A</bold>) Dose. (<bold>B</bold>) Time.", 2,
          [("a", "Dose."), ("b", "Time.")]),
     ],

@@ -27,8 +27,8 @@ _MARKERS = [
 ]
 #: what a bold run must hold to be a panel marker: "A", "(a)", "B–F", "a,b", "A." ...
 _BOLD_MARKER = re.compile(rf"\(?\s*(?P<l>{_LIST})\s*\)?\s*[.,:|]?")
-#: what may stand between two bold letters that form one marker ("B–F", "A, B", "a and b")
-_BOLD_JOIN = re.compile(rf"\s*(?:[{_DASH}]|,|and|&)\s*")
+#: what may stand between two bold letters that form one marker ("B–F", "A, B", "(B)–(H)", "(A) and (B)")
+_BOLD_JOIN = re.compile(rf"\s*\)?\s*(?:[{_DASH}]|,|and|&)\s*\(?\s*")
 #: punctuation after a bold marker that belongs to it: "(A)", "A,", "A.", "A:", "A |"
 _AFTER_BOLD = re.compile(r"\s*\)?\s*[.,:|]?")
 
@@ -67,7 +67,7 @@ def _bold_markers(caption: str, bold: tuple[Bold, ...]) -> list[tuple[int, int, 
             runs.append([s, e])
     out = []
     for s, e in runs:
-        m = _BOLD_MARKER.fullmatch(caption[s:e].strip())
+        m = _BOLD_MARKER.fullmatch(re.sub(r"[()]", " ", caption[s:e]).strip())
         letters = _expand(m.group("l")) if m else ()
         if not letters:
             continue

@@ -15,6 +15,7 @@ then the license and copyright text.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -149,10 +150,6 @@ def third_party_marker(*texts: str | None, phrases: tuple[str, ...] = THIRD_PART
     return None
 
 
-_PATTERNS: dict[tuple[str, ...], re.Pattern] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def _compiled(phrases: tuple[str, ...]) -> re.Pattern:
-    if phrases not in _PATTERNS:
-        _PATTERNS[phrases] = re.compile("|".join(f"(?:{p})" for p in phrases), re.I)
-    return _PATTERNS[phrases]
+    return re.compile("|".join(f"(?:{p})" for p in phrases), re.I)

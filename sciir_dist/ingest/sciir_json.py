@@ -62,10 +62,6 @@ class CrawlerFiles(PackageFiles):
         a basename match could pick another record's image."""
         return [href] if href in self.located else []
 
-    def resolve(self, href: str) -> str | None:
-        found = self.candidates(href)
-        return found[0] if found else None
-
 
 def as_written(path: str) -> str:
     """The crawler's path with ``/`` separators and no leading ``./``."""

@@ -53,6 +53,20 @@ def splitter_config(name: str, weights: str | None, imgsz: int, conf: float, iou
                           classes=tuple(classes or SPLIT_DEFAULTS.classes), device=device)
 
 
+ProtocolOpt = Annotated[str, typer.Option(
+    "--protocol", help="sciir (the paper's: judge sees categories, high detail, T=0; annotation with the article body and "
+                       "the paper's temperatures) or strict-index (index-pinned judge answers, T=0 annotation).")]
+
+
+def protocol_name(name: str) -> str:
+    from sciir_dist.prompts.protocol import check
+
+    try:
+        return check(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 class Fmt(str, Enum):
     table = "table"
     json = "json"
@@ -75,16 +89,38 @@ def warehouse(data: str, storage_opts: list[str] | None = None) -> Warehouse:
     return Warehouse(data, storage(storage_opts))
 
 
-def endpoint(wh: Warehouse, url: str | None, model: str | None, flag: str, **limits):
-    """Settings for one model role; answers are cached in the warehouse."""
-    from sciir_dist.backends.openai import EndpointSettings
+ModelConfigOpt = Annotated[Optional[str], typer.Option(
+    "--model-config", envvar="SCIIR_MODEL_CONFIG",
+    help="TOML/YAML with [roles.vision|text|judge] and [calls.reasoning|sci_rcot|abstract] model settings "
+         "(url, model, temperature, max_tokens, image_detail, limits); see cluster/models.example.toml.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override one model setting: roles.<role>.<key>=VALUE or calls.<call>.<key>=VALUE (repeatable).")]
 
+
+def model_settings(path: str | None, overrides: list[str] | None):
+    from sciir_dist.bench.models_file import load_model_settings
+
+    try:
+        return load_model_settings(path, overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def endpoint(wh: Warehouse, url: str | None, model: str | None, flag: str, role=None, **limits):
+    """Settings for one model role; answers are cached in the warehouse.
+    ``role`` (CallSettings from --model-config / --set) fills url and model
+    where the flags are not given and overrides every other setting."""
+    from sciir_dist.backends.openai import CallSettings, EndpointSettings
+
+    role = role or CallSettings()
+    url, model = url or role.url, model or role.model
     if not url:
         return None
     if not model:
         raise typer.BadParameter(f"--{flag}-url needs --{flag}-model")
-    return EndpointSettings(url=url, model=model, cache_uri=f"{wh.root}/_cache/vlm", cache_options=wh.storage_options,
+    base = EndpointSettings(url=url, model=model, cache_uri=f"{wh.root}/_cache/vlm", cache_options=wh.storage_options,
                             **limits)
+    return role.model_copy(update={"url": url, "model": model}).apply(base)
 
 
 def print_table(table, fmt: Fmt = Fmt.table) -> None:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pytest
 
 from sciir_dist.backends.fake_openai import FakeConfig, FakeOpenAI, Fault, image_request_key, request_key
-from sciir_dist.backends.openai import EndpointSettings
+from sciir_dist.backends.openai import EndpointSettings, with_image_detail
 from sciir_dist.bench.build import build, select
 from sciir_dist.bench.checklist import check_checklist, run_checklist
 from sciir_dist.bench.correlate import correlate
@@ -285,13 +285,15 @@ def test_killed_sweep_and_judge_rerun_without_duplicates_or_repeats(tmp_path, ra
     samples = wh.read("bench_samples", ["sample_id", "prompt"]).to_pandas().set_index("sample_id")["prompt"]
     assert not any(e["key"] in {image_request_key({"model": "fake-image", "prompt": samples[s], "size": "1024x1024",
                                                    "seed": 0}) for s in gens_done["sample_id"]} for e in after)
-    questions = wh.read("bench_questions").to_pandas().sort_values("idx").groupby("sample_id")["question"].apply(list)
+    questions = wh.read("bench_questions").to_pandas().sort_values("idx").groupby("sample_id")[["question", "category"]].apply(
+        lambda d: d.to_dict("records"))
     finished_keys = set()
     for g in wh.read("generations", ["generation_id", "sample_id"]).to_pylist():
         if g["generation_id"] in judged:
             gid = g["generation_id"].replace("'", "''")
             image = wh.read_blob("generations", "image", f"generation_id = '{gid}'")[0]
-            msgs = judge_prompt.messages(data_url(image), samples[g["sample_id"]], questions[g["sample_id"]], 0)
+            msgs = with_image_detail(judge_prompt.messages(data_url(image), samples[g["sample_id"]],
+                                                           questions[g["sample_id"]], 0), "high")  # the sciir protocol's
             finished_keys.add(request_key({"model": "fake-vlm", "messages": msgs}))
     assert not finished_keys & {e["key"] for e in after}  # judged generations were not asked again
     # images were all generated before the kill: none was asked for again; judgements answered before the kill

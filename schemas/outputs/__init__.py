@@ -9,7 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 NAMES = ("filter_decision", "relevance_scores", "reasoning", "sci_rcot", "abstract_prompt", "discipline", "checklist_items",
-         "verdicts")
+         "verdicts", "verdicts_sciir")
 
 
 @cache

@@ -7,7 +7,15 @@ at once (others queue, so throughput is capacity / latency). Faults are
 injected per request content: a rule fails the first ``attempts`` tries of a
 matching request (``attempts=None``: every try), so client retries can be
 tested both to success and to exhaustion. Every request is logged (request
-hash, time, outcome) for "was this row asked again?" checks.
+hash, time, outcome, and the sampling settings it carried: temperature, max
+tokens, image detail, schema name) for "was this row asked again?" and "what
+did the client ask for?" checks.
+
+With a :class:`FaithfulJudge` the server answers judge requests (schema
+``verdicts``) from what the request shows: a question passes when the
+category printed beside it in the request text is one the judge is told to
+pass, and fails when no category is shown at all, so a test can tell a
+request that carries categories from one that does not.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -56,12 +65,50 @@ class Fault:
             raise ValueError(f"unknown fault {self.kind!r}; one of {FAULT_KINDS}")
 
 
+@dataclass(frozen=True)
+class FaithfulJudge:
+    #: categories whose questions are answered yes; every other shown category is no
+    yes_categories: frozenset[str] = frozenset()
+
+
 @dataclass
 class FakeConfig:
     latency_s: float = 0.0
     capacity: int = 64
     seed: int = 0
     faults: list[Fault] = field(default_factory=list)
+    judge: FaithfulJudge | None = None
+
+
+_SHOWN_CATEGORY = re.compile(r'"category"\s*:\s*"([A-Za-z]+)"')
+
+
+def request_settings(body: dict) -> dict:
+    """What a chat request asked for besides its messages."""
+    details = [p["image_url"].get("detail") for m in body.get("messages") or [] if isinstance(m.get("content"), list)
+               for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url"]
+    fmt = body.get("response_format")  # a string ("b64_json") on image requests
+    fmt = (fmt.get("json_schema") or {}).get("name") if isinstance(fmt, dict) else None
+    return {"temperature": body.get("temperature"), "max_tokens": body.get("max_tokens"), "image_detail": details,
+            "schema_name": fmt}
+
+
+def judge_answer(judge: FaithfulJudge, body: dict, answer: dict) -> dict:
+    """A schema-valid judge ``answer`` rewritten to follow the categories shown
+    in the first user message: its i-th list entry answers the i-th question."""
+    user = next((m for m in body.get("messages") or [] if m.get("role") == "user"), {})
+    parts = user.get("content") if isinstance(user.get("content"), list) else [{"type": "text", "text": user.get("content") or ""}]
+    text = "\n".join(p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "text")
+    shown = _SHOWN_CATEGORY.findall(text)
+    entries = next((v for v in answer.values() if isinstance(v, list)), [])
+    for i, entry in enumerate(entries):
+        cat = shown[i] if i < len(shown) else None
+        passed = cat is not None and cat in judge.yes_categories
+        word = "yes" if passed else "no"
+        entry["answer"] = word.capitalize() if entry.get("answer") in ("Yes", "No") else word
+        why = f"category {cat} shown, judged {word}" if cat else "no category shown for this question"
+        entry["reason" if "reason" in entry else "evidence"] = why
+    return answer
 
 
 def request_key(body: dict) -> str:
@@ -219,7 +266,7 @@ class FakeOpenAI:
             tries = self.tries[key]
         entry = {"key": key, "try": tries, "t": time.time(), "model": body.get("model"),
                  "messages": len(body.get("messages") or []),
-                 "auth": request.headers.get("Authorization")}
+                 "auth": request.headers.get("Authorization"), **request_settings(body)}
         self.log.append(entry)
         async with self._sem:
             self.in_flight += 1
@@ -276,6 +323,8 @@ class FakeOpenAI:
             content = '{"decision": "KEEP", "reason": '
         elif fault and fault.kind == "schema_invalid":
             content = json.dumps(_violate(schema or {}))
+        elif schema and self.config.judge and request_settings(body)["schema_name"] == "verdicts":
+            content = json.dumps(judge_answer(self.config.judge, body, sample(schema, rng)))
         elif schema:
             content = json.dumps(sample(schema, rng))
         else:

@@ -10,7 +10,9 @@ hosted APIs) that asks for JSON-Schema-constrained answers (SPEC §5).
 - a request budget, per client or shared by all clients of a run;
 - a persistent cache keyed by (model, messages, parameters, schema) on any
   fsspec URI, so a re-run never pays twice for an answer it already got;
-- the API key comes from an environment variable only and is never logged.
+- the API key comes from an environment variable only and is never logged;
+- per-call model settings (temperature, max tokens, image detail, model,
+  endpoint) as :class:`CallSettings` laid over a role's settings.
 
 Failures raise :class:`VLMError` whose ``kind`` becomes the rejects reason
 ``vlm_error:<kind>``.
@@ -23,10 +25,12 @@ import hashlib
 import json
 import os
 import random
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import jsonschema
+from pydantic import BaseModel, ConfigDict, Field
 
 from sciir_dist.backends.budget import budget_for
 
@@ -51,10 +55,48 @@ class EndpointSettings:
     max_reasks: int = 2
     budget: int | None = None  # most HTTP requests (per client, or per run with budget_counter)
     budget_counter: str | None = None  # name of the run's shared counter actor (set by the driver)
-    temperature: float = 0.0
+    temperature: float | None = None  # None: the call's default (0 unless a protocol says otherwise)
     max_tokens: int | None = None
+    image_detail: Literal["low", "high", "auto"] | None = None  # None: the endpoint's default
     cache_uri: str | None = None
     cache_options: dict = field(default_factory=dict)
+
+
+class CallSettings(BaseModel):
+    """Settings one role or one call overrides (TOML ``[roles.<role>]`` /
+    ``[calls.<call>]`` or ``--set``); unset fields keep the settings below."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    image_detail: Literal["low", "high", "auto"] | None = None
+    max_in_flight: int | None = Field(default=None, ge=1)
+    timeout_s: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0)
+    budget: int | None = Field(default=None, ge=0)
+
+    def set_fields(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+    def over(self, base: "CallSettings") -> "CallSettings":
+        """These settings laid over ``base`` (this one wins where set)."""
+        return CallSettings(**{**base.set_fields(), **self.set_fields()})
+
+    def apply(self, base: EndpointSettings | None, **defaults) -> EndpointSettings | None:
+        """``base`` with these fields set; ``defaults`` fill fields that
+        neither set (e.g. a protocol's temperature). Without a base, an
+        endpoint exists only when both url and model are set here."""
+        mine = self.set_fields()
+        if base is None:
+            if not (mine.get("url") and mine.get("model")):
+                return None
+            base = EndpointSettings(url=mine["url"], model=mine["model"])
+        fill = {k: v for k, v in defaults.items() if getattr(base, k) is None}
+        return dataclasses.replace(base, **{**fill, **mine})
 
 
 @dataclass
@@ -89,7 +131,9 @@ class OpenAIClient:
                         validate: Callable[[Any], str | None] | None = None) -> ChatResult:
         """Ask for JSON matching ``schema``; ``validate`` returns an error
         message for answers that pass the schema but break the caller's rules."""
-        params = {"temperature": self.s.temperature, "max_tokens": self.s.max_tokens}
+        params = {"temperature": 0.0 if self.s.temperature is None else self.s.temperature,
+                  "max_tokens": self.s.max_tokens}
+        messages = with_image_detail(messages, self.s.image_detail)
         key = _cache_key(self.s.model, messages, params, schema)
         hit = self._cache_get(key)
         if hit is not None:
@@ -233,6 +277,21 @@ class OpenAIClient:
         with self._cache_fs.open(tmp, "wb") as f:
             f.write(json.dumps(value).encode())
         self._cache_fs.mv(tmp, path)  # readers never see half a file
+
+
+def with_image_detail(messages: list[dict], detail: str | None) -> list[dict]:
+    """The messages with ``detail`` on every image part that has none: image
+    detail is a setting of the call, not of the prompt that placed the image."""
+    if detail is None:
+        return messages
+
+    def part(p):
+        if isinstance(p, dict) and p.get("type") == "image_url" and "detail" not in p["image_url"]:
+            return {**p, "image_url": {**p["image_url"], "detail": detail}}
+        return p
+
+    return [{**m, "content": [part(p) for p in m["content"]]} if isinstance(m.get("content"), list) else m
+            for m in messages]
 
 
 def _retry_after(value: str | None) -> float | None:

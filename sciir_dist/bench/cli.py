@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from sciir_dist.cli_common import DataOpt, StorageOpt, console, endpoint, print_table, warehouse
+from sciir_dist.cli_common import (DataOpt, ModelConfigOpt, ProtocolOpt, SetOpt, StorageOpt, console, endpoint, model_settings,
+                                   print_table, protocol_name, warehouse)
 
 bench = typer.Typer(help="SciIR-Bench: load/build, checklist, sweep, judge, score, correlate.", no_args_is_help=True)
 
@@ -91,21 +92,34 @@ def sweep(data: DataOpt,
 
 @bench.command()
 def judge(data: DataOpt, vlm_url: UrlOpt = None, vlm_model: ModelOpt = None,
+          judge: Annotated[Optional[list[str]], typer.Option(
+              "--judge", help="Judge(s): ocr, vlm:<model> (at --vlm-url) or vlm:<model>@<url>; several make an ensemble "
+                              "(default: vlm:<--vlm-model>, or ocr offline).")] = None,
+          combine: Annotated[str, typer.Option(help="Ensemble rule for several --judge: majority or unanimous-yes.")] = "majority",
+          protocol: ProtocolOpt = "sciir", model_config: ModelConfigOpt = None, set_: SetOpt = None,
           max_questions: Annotated[int, typer.Option(help="Questions per request; longer checklists are split.")] = 40,
           vlm_max_in_flight: Annotated[int, typer.Option(help="Requests in flight per actor.")] = 32,
           vlm_retries: Annotated[int, typer.Option(help="Retries per request.")] = 4,
           vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 180.0,
           address: AddressOpt = None, retry_rejects: RetryOpt = False, progress: ProgressOpt = True,
           storage_option: StorageOpt = None) -> None:
-    """Judge every generation: a VLM reviewer (--vlm-url) or the offline OCR judge."""
-    from sciir_dist.bench.judge import JudgeSpec, run_judge
+    """Judge every generation: a VLM reviewer (--vlm-url), the offline OCR judge, or an ensemble of judges."""
+    from sciir_dist.bench.judge import EnsembleSpec, JudgeSpec, parse_judge, run_ensemble, run_judge
 
     wh = warehouse(data, storage_option)
-    vision = endpoint(wh, vlm_url, vlm_model, "vlm", max_in_flight=vlm_max_in_flight, max_retries=vlm_retries,
-                      timeout_s=vlm_timeout)
+    settings = model_settings(model_config, set_)
+    vision = endpoint(wh, vlm_url, vlm_model, "vlm", role=settings.role("judge"), max_in_flight=vlm_max_in_flight,
+                      max_retries=vlm_retries, timeout_s=vlm_timeout)
+    protocol = protocol_name(protocol)
     try:
-        run_judge(wh, JudgeSpec(vision, max_questions), address=address, retry_rejects=retry_rejects,
-                  progress=progress).render(console)
+        specs = [parse_judge(j, vision, max_questions, protocol) for j in judge] if judge else \
+            [JudgeSpec(vision, max_questions, protocol)]
+        ensemble = EnsembleSpec(tuple((s.name, s.version) for s in specs), combine) if len(specs) > 1 else None
+        for spec in specs:
+            run_judge(wh, spec, address=address, retry_rejects=retry_rejects, progress=progress).render(console)
+        if ensemble:
+            run_ensemble(wh, ensemble).render(console)
+            console.print(f"score it: sciir bench score --judge '{ensemble.name}'")
     except ValueError as exc:
         _fail(exc)
 
@@ -114,6 +128,7 @@ def judge(data: DataOpt, vlm_url: UrlOpt = None, vlm_model: ModelOpt = None,
 def score(data: DataOpt,
           by: Annotated[Optional[str], typer.Option(help="'group' adds a row per benchmark group.")] = None,
           judge: JudgeOpt = None, judge_version: JudgeVersionOpt = None,
+          protocol: Annotated[Optional[str], typer.Option(help="Only verdicts made under this protocol (sciir, strict-index).")] = None,
           models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: all).")] = None,
           exclude_unjudged: Annotated[bool, typer.Option(help="Leave abstained/unjudged questions out of the veto.")] = False,
           bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs.")] = 1000,
@@ -128,7 +143,8 @@ def score(data: DataOpt,
     if by not in (None, "group"):
         raise typer.BadParameter("--by takes 'group'")
     wh = warehouse(data, storage_option)
-    opts = ScoreOptions(judge=judge, prompt_version=judge_version, by_group=by == "group",
+    opts = ScoreOptions(judge=judge, prompt_version=judge_version, protocol=protocol and protocol_name(protocol),
+                        by_group=by == "group",
                         models=tuple(m.strip() for m in models.split(",")) if models else None,
                         exclude_unjudged=exclude_unjudged, bootstrap=bootstrap, seed=seed)
     try:

@@ -1,14 +1,22 @@
 """`sciir bench judge` (SPEC §6): verdicts for every successful generation.
 
 - VLM reviewer (judge ``vlm:<model>``): image + prompt + checklist in, one
-  yes/no with visual evidence per question out. The request schema fixes the
-  count and each position's index; answers are checked for count and order,
+  yes/no with visual evidence per question out, in one of two protocols
+  (:mod:`sciir_dist.prompts.protocol`). ``sciir`` (default): the checklist
+  with categories, image at high detail, temperature 0, answers
+  {category, Yes/No, reason}; the request schema fixes the count and each
+  position's category. ``strict-index``: numbered questions, answers pinned
+  to each position's index. Answers are checked for count and order,
   re-asked, and a generation whose answers stay wrong gets a ``rejects`` row
   (``judge_invalid``; transport failures ``vlm_error:<kind>``). Long
   checklists are split across requests.
 - Offline OCR judge (judge ``ocr``): a Text question passes when the string it
   quotes appears in the image's OCR text (both normalised); other questions
   ``abstain``.
+
+- Ensembles (judge ``ensemble:<rule>(<member>,...)``): the members' verdicts
+  combined per question by ``majority`` or ``unanimous-yes``; members must
+  share a protocol.
 
 Verdicts are cached by (image sha256, question, judge, prompt version), so an
 identical image is never judged twice for the same question.
@@ -17,6 +25,7 @@ identical image is never judged twice for the same question.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -29,8 +38,9 @@ import pyarrow as pa
 
 from schemas.outputs import load
 from schemas.tables import VERDICTS
-from sciir_dist.backends.openai import EndpointSettings, VLMError
+from sciir_dist.backends.openai import CallSettings, EndpointSettings, VLMError
 from sciir_dist.prompts import judge as prompt
+from sciir_dist.prompts import protocol as protocols
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
 from sciir_dist.stages.vlm import Clients, data_url, run_each
 from sciir_dist.warehouse import Warehouse
@@ -41,10 +51,19 @@ MAX_QUESTIONS_PER_REQUEST = 40
 _QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,120})['"’”]""")
 
 
+#: the request settings each protocol prescribes where the endpoint settings leave them open
+PROTOCOL_SETTINGS = {protocols.SCIIR: {"temperature": 0.0, "image_detail": "high"},
+                     protocols.STRICT_INDEX: {"temperature": 0.0}}
+
+
 @dataclass(frozen=True)
 class JudgeSpec:
     vision: EndpointSettings | None = None  # None: the offline OCR judge
     max_questions: int = MAX_QUESTIONS_PER_REQUEST
+    protocol: str = protocols.DEFAULT
+
+    def __post_init__(self) -> None:
+        protocols.check(self.protocol)
 
     @property
     def name(self) -> str:
@@ -52,7 +71,37 @@ class JudgeSpec:
 
     @property
     def version(self) -> str:
-        return prompt.VERSION if self.vision else OCR_VERSION
+        return protocols.versioned(prompt.VERSION, self.protocol) if self.vision else OCR_VERSION
+
+    @property
+    def endpoint(self) -> EndpointSettings | None:
+        """The judge's endpoint with the protocol's temperature and image
+        detail wherever the given settings leave them open."""
+        return CallSettings().apply(self.vision, **PROTOCOL_SETTINGS[self.protocol]) if self.vision else None
+
+    def params(self) -> dict:
+        return {"judge": self.name, "prompt_version": self.version, "protocol": self.protocol if self.vision else None,
+                "vision": self.endpoint.__dict__ if self.vision else None, "max_questions": self.max_questions}
+
+
+def parse_judge(name: str, base: EndpointSettings | None, max_questions: int = MAX_QUESTIONS_PER_REQUEST,
+                protocol: str = protocols.DEFAULT) -> JudgeSpec:
+    """A judge named on the command line: ``ocr``, ``vlm:<model>`` (at the
+    judge endpoint's URL) or ``vlm:<model>@<url>``."""
+    if name == OCR_JUDGE:
+        return JudgeSpec(None, max_questions, protocol)
+    kind, _, rest = name.partition(":")
+    model, _, url = rest.partition("@")
+    if kind != "vlm" or not model:
+        raise ValueError(f"unknown judge {name!r}: use ocr, vlm:<model> or vlm:<model>@<url>")
+    if base is None and not url:
+        raise ValueError(f"judge {name!r} needs an endpoint: --vlm-url, [roles.judge] url, or vlm:<model>@<url>")
+    settings = dataclasses.replace(base, model=model, url=url or base.url) if base else EndpointSettings(url=url, model=model)
+    return JudgeSpec(settings, max_questions, protocol)
+
+
+def _path_safe(name: str) -> str:
+    return name.replace(":", "_").replace("/", "_")
 
 
 def verdict_id(generation_id: str, question_id: str, judge: str, version: str) -> str:
@@ -72,6 +121,7 @@ def quoted_target(question: str) -> str | None:
 
 
 def verdicts_schema(n: int, first_index: int) -> dict:
+    """strict-index: n answers, position i pinned to index first_index + i."""
     schema = copy.deepcopy(load("verdicts"))
     arr = schema["properties"]["verdicts"]
     item = schema["$defs"]["verdict"]
@@ -83,6 +133,41 @@ def verdicts_schema(n: int, first_index: int) -> dict:
     arr["minItems"] = arr["maxItems"] = n
     arr["items"] = False
     return schema
+
+
+def sciir_schema(categories: list[str]) -> dict:
+    """sciir: one answer per question, position i pinned to its category."""
+    schema = copy.deepcopy(load("verdicts_sciir"))
+    arr = schema["properties"]["evaluation_results"]
+    item = schema["$defs"]["verdict"]
+    arr["prefixItems"] = []
+    for c in categories:
+        fixed = copy.deepcopy(item)
+        fixed["properties"]["category"] = {"type": "string", "const": c}
+        arr["prefixItems"].append(fixed)
+    arr["minItems"] = arr["maxItems"] = len(categories)
+    arr["items"] = False
+    return schema
+
+
+def check_categories(data: dict, categories: list[str]) -> str | None:
+    got = [v.get("category") for v in data.get("evaluation_results", [])]
+    if got != categories:
+        return (f"expected {len(categories)} answers with categories {categories[:8]}{'...' if len(categories) > 8 else ''}"
+                f" in order, got {len(got)}: {got[:8]}{'...' if len(got) > 8 else ''}")
+    return None
+
+
+def request(protocol: str, chunk: list[dict], start: int):
+    """(schema, schema name, validator, answers -> [(yes|no, reason)]) of one
+    judge request over ``chunk`` (questions ``start``... of the checklist)."""
+    if protocol == protocols.SCIIR:
+        cats = [q["category"] for q in chunk]
+        return (sciir_schema(cats), "verdicts", lambda d: check_categories(d, cats),
+                lambda d: [(v["answer"].lower(), v["reason"]) for v in d["evaluation_results"]])
+    n = len(chunk)
+    return (verdicts_schema(n, start), "verdicts", lambda d: check_aligned(d, n, start),
+            lambda d: [(v["answer"], v["evidence"]) for v in d["verdicts"]])
 
 
 def check_aligned(data: dict, n: int, first_index: int) -> str | None:
@@ -120,7 +205,7 @@ class JudgeStage(Stage):
         import fsspec
 
         self._cache_fs, root = fsspec.core.url_to_fs(f"{self.wh.root}/_cache/verdicts", **self.wh.storage_options)
-        self._cache_root = f"{root}/{self.spec.name.replace(':', '_').replace('/', '_')}/{self.spec.version}"
+        self._cache_root = f"{root}/{_path_safe(self.spec.name)}/{_path_safe(self.spec.version)}"
 
     # -- cache by (image sha256, question text) for this judge and version -----
     def _cache_path(self, sha: str) -> str:
@@ -205,17 +290,16 @@ class JudgeStage(Stage):
                 res = {}
                 for start in range(0, len(qs), size):
                     chunk = qs[start:start + size]
-                    n = len(chunk)
+                    schema, name, validate, answers = request(self.spec.protocol, chunk, start)
                     a = await clients["judge"].chat_json(
-                        prompt.messages(url, r["prompt"] or "", [q["question"] for q in chunk], start),
-                        verdicts_schema(n, start), "verdicts", lambda d, n=n, s=start: check_aligned(d, n, s))
-                    for q, v in zip(chunk, a.data["verdicts"]):
-                        res[q["question"]] = [v["answer"], v["evidence"]]
+                        prompt.messages(url, r["prompt"] or "", chunk, start, self.spec.protocol), schema, name, validate)
+                    for q, (answer, reason) in zip(chunk, answers(a.data)):
+                        res[q["question"]] = [answer, reason]
                 return res
 
             return run
 
-        done = run_each({"judge": self.spec.vision}, {r["generation_id"]: job(r) for r in rows if todo[r["generation_id"]]})
+        done = run_each({"judge": self.spec.endpoint}, {r["generation_id"]: job(r) for r in rows if todo[r["generation_id"]]})
         out = {}
         for gid, res in done.items():
             if isinstance(res, VLMError):
@@ -238,6 +322,104 @@ def run_judge(wh: Warehouse, spec: JudgeSpec, *, address: str | None = None, ret
         return [functools.partial(JudgeStage, wh, spec)], []
 
     return run_job(wh, "bench-judge", factories, address=address, retry_rejects=retry_rejects,
-                   commit_every=commit_every, params={"judge": spec.name, "prompt_version": spec.version,
-                                                      "vision": spec.vision.__dict__ if spec.vision else None},
+                   commit_every=commit_every, params=spec.params(),
                    progress=progress, read_tables=("generations", "bench_questions"))
+
+
+# -- ensembles ----------------------------------------------------------------
+ENSEMBLE_RULES = ("majority", "unanimous-yes")
+ENSEMBLE_VERSION = "ensemble-v1"
+ENSEMBLE_STAGE = "judge-ensemble"
+
+
+@dataclass(frozen=True)
+class EnsembleSpec:
+    """Several judges' verdicts combined per question into a judge of its
+    own. Members are (judge, prompt version) pairs; order does not matter."""
+
+    members: tuple[tuple[str, str], ...]
+    rule: str = "majority"
+
+    def __post_init__(self) -> None:
+        if self.rule not in ENSEMBLE_RULES:
+            raise ValueError(f"unknown combination rule {self.rule!r}; choose from {list(ENSEMBLE_RULES)}")
+        if len(set(self.members)) < 2:
+            raise ValueError("an ensemble needs at least two different judges")
+        found = {protocols.protocol_of(v) for _, v in self.members} - {None}
+        if len(found) > 1:
+            raise ValueError(f"ensemble members mix protocols {sorted(found)}: their verdicts are not comparable")
+
+    @property
+    def name(self) -> str:
+        return f"ensemble:{self.rule}({','.join(sorted(j for j, _ in self.members))})"
+
+    @property
+    def version(self) -> str:
+        found = {protocols.protocol_of(v) for _, v in self.members} - {None}
+        return protocols.versioned(ENSEMBLE_VERSION, found.pop()) if found else ENSEMBLE_VERSION
+
+
+def combine(answers: list[str], rule: str) -> tuple[str, str]:
+    """One question's verdict from its members' answers. Abstentions do not
+    vote; a tie is not a majority (the veto metric needs a clear yes); with
+    no yes/no at all the ensemble abstains too."""
+    votes = [a for a in answers if a in ("yes", "no")]
+    if not votes:
+        return "abstain", f"all {len(answers)} members abstained"
+    yes = votes.count("yes")
+    passed = yes * 2 > len(votes) if rule == "majority" else yes == len(votes)
+    return ("yes" if passed else "no"), f"{yes} of {len(votes)} voting members said yes ({len(answers) - len(votes)} abstained)"
+
+
+def run_ensemble(wh: Warehouse, spec: EnsembleSpec):
+    """Write the ensemble's verdicts for every generation each member has
+    judged completely; a generation some member lacks verdicts for gets a
+    ``member_missing`` rejects row instead of a verdict made of fewer votes."""
+    import time
+
+    from schemas.tables import REJECTS
+    from sciir_dist.ingest.model import reject_id_for
+    from sciir_dist.progress import Summary
+    from sciir_dist.runs import RunRecorder
+    from sciir_dist.warehouse import sql_list, write_fragments
+
+    started = time.monotonic()
+    run = RunRecorder(wh, "bench-judge-ensemble", "local", {"judge": spec.name, "prompt_version": spec.version,
+                                                            "rule": spec.rule, "members": [list(m) for m in spec.members]})
+    read = wh.versions(("verdicts", "generations", "bench_questions"))
+    gens = wh.read("generations", ["generation_id", "sample_id"], where="error IS NULL").to_pandas()
+    questions = wh.read("bench_questions", ["question_id", "sample_id"]).to_pandas()
+    wanted = gens.merge(questions, on="sample_id")
+    judges = sql_list([j for j, _ in spec.members])
+    v = wh.read("verdicts", ["generation_id", "question_id", "judge", "prompt_version", "answer"],
+                where=f"judge IN ({judges})").to_pandas()
+    v = v[[(j, p) in set(spec.members) for j, p in zip(v["judge"], v["prompt_version"])]]
+    votes = v.groupby(["generation_id", "question_id"])["answer"].apply(list).to_dict()
+    out, rejects, missing = [], [], defaultdict(set)
+    for gid, qid in zip(wanted["generation_id"], wanted["question_id"]):
+        got = votes.get((gid, qid), [])
+        if len(got) < len(spec.members):
+            missing[gid].add(qid)
+            continue
+        answer, reason = combine(got, spec.rule)
+        out.append({"verdict_id": verdict_id(gid, qid, spec.name, spec.version), "generation_id": gid, "question_id": qid,
+                    "judge": spec.name, "prompt_version": spec.version, "answer": answer, "reason": reason})
+    complete = {gid for gid in wanted["generation_id"] if gid not in missing}
+    out = [r for r in out if r["generation_id"] in complete]
+    for gid, qids in sorted(missing.items()):
+        rejects.append({"reject_id": reject_id_for(ENSEMBLE_STAGE, gid, spec.name), "item": gid, "stage": ENSEMBLE_STAGE,
+                        "reason": "member_missing", "detail": f"{spec.name}: {len(qids)} question(s) lack a verdict of "
+                                                               f"some member; judge them first", "article_id": None,
+                        "source_uri": None})
+    frags = write_fragments(wh, "verdicts", pa.Table.from_pylist(out, schema=VERDICTS))
+    written = {"verdicts": wh.commit_upsert("verdicts", frags, replace_keys={"judge": [spec.name]})}
+    stale = [reject_id_for(ENSEMBLE_STAGE, g, spec.name) for g in set(gens["generation_id"])]
+    frags = write_fragments(wh, "rejects", pa.Table.from_pylist(rejects, schema=REJECTS))
+    written["rejects"] = wh.commit_upsert("rejects", frags, replace_keys={"reject_id": stale})
+    summary = Summary(job="bench-judge-ensemble", rows_in=len(set(wanted["generation_id"])), run_id=run.run_id)
+    summary.rows_out["verdicts"] = len(out)
+    if rejects:
+        summary.rejected[f"{ENSEMBLE_STAGE}:member_missing"] = len(rejects)
+    summary.elapsed_s = time.monotonic() - started
+    run.finish(summary, read, written)
+    return summary

@@ -10,6 +10,10 @@ questions count as not-yes (and are reported as coverage) unless
 ``exclude_unjudged`` drops them; a category nothing was judged in is ``None``
 rather than a misleading zero. Confidence intervals: seeded bootstrap over
 samples (the four categories resampled together, so Final gets one too).
+
+Verdicts of one judge, prompt version and protocol are scored at a time:
+mixing judges, or verdicts made under different protocols (``sciir`` vs
+``strict-index``, part of the prompt version), is refused with the choices.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sciir_dist.prompts.protocol import protocol_of
 from sciir_dist.warehouse import Warehouse
 
 #: report order and short names (as in the paper's Table 1)
@@ -35,6 +40,7 @@ class ScoreError(ValueError):
 class ScoreOptions:
     judge: str | None = None
     prompt_version: str | None = None
+    protocol: str | None = None  # only verdicts made under this protocol
     models: tuple[str, ...] | None = None
     by_group: bool = False
     exclude_unjudged: bool = False
@@ -43,19 +49,26 @@ class ScoreOptions:
 
 
 def pick_verdicts(verdicts: pd.DataFrame, opts: ScoreOptions) -> tuple[pd.DataFrame, str, str]:
-    """The one (judge, prompt version) to score; refuses to mix them."""
+    """The one (judge, prompt version) to score; refuses to mix them, and
+    names mixed protocols as such."""
     v = verdicts
     if opts.judge is not None:
         v = v[v["judge"] == opts.judge]
     if opts.prompt_version is not None:
         v = v[v["prompt_version"].fillna("") == opts.prompt_version]
+    if opts.protocol is not None:
+        v = v[v["prompt_version"].map(protocol_of) == opts.protocol]
     combos = sorted({(j, p or "") for j, p in zip(v["judge"], v["prompt_version"])})
     if not combos:
-        raise ScoreError("no verdicts to score" + (f" for judge {opts.judge!r}" if opts.judge else "")
+        wanted = [f"{k} {x!r}" for k, x in (("judge", opts.judge), ("protocol", opts.protocol)) if x]
+        raise ScoreError("no verdicts to score" + (f" for {', '.join(wanted)}" if wanted else "")
                          + ": run `sciir bench judge` first")
     if len(combos) > 1:
         listing = "; ".join(f"--judge {j} --judge-version {p!r}" for j, p in combos)
-        raise ScoreError(f"verdicts mix {len(combos)} judges/prompt versions; choose one: {listing}")
+        mixed = sorted({str(protocol_of(p)) for _, p in combos})
+        what = (f"protocols ({', '.join(mixed)}: scores of different protocols are not comparable)" if len(mixed) > 1
+                else f"{len(combos)} judges/prompt versions")
+        raise ScoreError(f"verdicts mix {what}; choose one: {listing}")
     return v, combos[0][0], combos[0][1]
 
 
@@ -155,7 +168,7 @@ def score(wh: Warehouse, opts: ScoreOptions) -> tuple[pd.DataFrame, dict]:
     verdicts, judge, version = pick_verdicts(
         wh.read("verdicts", ["generation_id", "question_id", "judge", "prompt_version", "answer"]).to_pandas(), opts)
     v = per_sample(samples, questions, generations, verdicts, opts.exclude_unjudged)
-    meta = {"judge": judge, "prompt_version": version, "samples": len(samples), "questions": len(questions),
+    meta = {"judge": judge, "prompt_version": version, "protocol": protocol_of(version), "samples": len(samples), "questions": len(questions),
             "models": sorted(generations["model"].unique()), "bootstrap": opts.bootstrap, "seed": opts.seed,
             "exclude_unjudged": opts.exclude_unjudged}
     return aggregate(v, opts), meta

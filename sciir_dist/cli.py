@@ -51,7 +51,12 @@ class SourceFormat(str, Enum):
 def main(
     ctx: typer.Context,
     config: Annotated[Optional[Path], typer.Option("--config", envvar="SCIIR_CONFIG", help="TOML file with defaults, one [table] per command.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", envvar="SCIIR_VERBOSE",
+                                          help="Show Ray/Spark/Lance warnings here instead of in <warehouse>/_logs/.")] = False,
 ) -> None:
+    from sciir_dist.logs import set_verbose
+
+    set_verbose(verbose)
     if config:
         try:
             ctx.default_map = {k.replace("-", "_"): v for k, v in tomllib.loads(config.read_text()).items()}
@@ -392,7 +397,7 @@ def demo(
     m = generate(corpus, articles=articles, seed=0)
     out.print(f"{len(m['articles'])} articles, {len(m['figures'])} figures in {corpus}")
     out.rule("2. ingest (Spark)")
-    wh = Warehouse(str(data))
+    wh = warehouse(str(data))
     run_ingest([str(corpus)], wh, make_engine(engine.value), params={"demo": True}).render(out)
     out.rule("3. curate (Ray, offline backends): " + ", ".join(STAGES))
     run_curate(wh, list(STAGES), params={"demo": True}).render(out)

@@ -86,7 +86,12 @@ def storage(options: list[str] | None) -> dict[str, str]:
 
 
 def warehouse(data: str, storage_opts: list[str] | None = None) -> Warehouse:
-    return Warehouse(data, storage(storage_opts))
+    """The command's warehouse; from here on engine warnings go to its ``_logs/``."""
+    from sciir_dist.logs import to_file
+
+    wh = Warehouse(data, storage(storage_opts))
+    to_file(wh.root)
+    return wh
 
 
 ModelConfigOpt = Annotated[Optional[str], typer.Option(

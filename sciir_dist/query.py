@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.tables import STAGE_TABLES, TABLES
-from sciir_dist.warehouse import Warehouse, sql_list
+from sciir_dist.sql import is_in, literal
+from sciir_dist.warehouse import Warehouse
 
 
 def table_names(wh: Warehouse) -> list[str]:
@@ -110,7 +111,7 @@ def near(wh: Warehouse, *, text: str | None = None, image: bytes | None = None, 
     if where:
         allowed = _panels_with_stages(wh, where, ["panel_id"], None)["panel_id"].to_pylist()
         if len(allowed) <= PREFILTER_MAX:
-            prefilter = f"panel_id IN ({sql_list(allowed)})" if allowed else "false"
+            prefilter = is_in("panel_id", allowed)
         else:
             k = limit * 20
     ensure_index(wh, "panel_embeddings", column)
@@ -153,8 +154,7 @@ def stats(wh: Warehouse) -> dict:
 
 
 def panel_png(wh: Warehouse, panel_id: str) -> bytes:
-    safe = panel_id.replace("'", "''")
-    blobs = wh.read_blob("panels", "image", f"panel_id = '{safe}'")
+    blobs = wh.read_blob("panels", "image", f"panel_id = {literal(panel_id)}")
     if not blobs:
         raise KeyError(f"no panel {panel_id!r}")
     return blobs[0]

@@ -16,6 +16,7 @@ from sciir_dist.engines.ray import RayEngine, TableBatchJob
 from sciir_dist.ingest.model import reject_id_for
 from sciir_dist.progress import Summary, make_progress
 from sciir_dist.runs import RunRecorder
+from sciir_dist.sql import eq
 from sciir_dist.stages.base import GlobalStage, Stage, StageResult
 from sciir_dist.warehouse import Warehouse, write_fragments
 
@@ -51,7 +52,7 @@ def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[in
             raise ValueError(f"stage {stage.name} needs {table}: run the stage that writes it first")
     skip = pc.is_in(keys, value_set=key_set(stage.output_table, stage.done_filter()))
     if not retry_rejects:
-        rejected = wh.read("rejects", ["item"], where=f"stage = '{stage.name}'").column("item").combine_chunks()
+        rejected = wh.read("rejects", ["item"], where=eq("stage", stage.name)).column("item").combine_chunks()
         skip = pc.or_(skip, pc.is_in(keys, value_set=rejected))
     for table, where in stage.requires.items():
         skip = pc.or_(skip, pc.invert(pc.is_in(keys, value_set=key_set(table, where))))

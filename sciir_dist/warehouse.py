@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.tables import TABLES, blob_columns, conform, key_of, schema_of
+from sciir_dist.sql import is_in
 
 log = logging.getLogger(__name__)
 
@@ -255,17 +256,13 @@ def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
         if hit is None or not pc.any(hit).as_py():
             continue
         hits = {c: sorted(set(keys.column(c).filter(pc.is_in(keys.column(c), value_set=value_sets[c])).to_pylist())) for c in cols}
-        predicate = " OR ".join(f"{c} IN ({sql_list(v)})" for c, v in hits.items() if v)
+        predicate = " OR ".join(is_in(c, v) for c, v in hits.items() if v)
         meta = frag.delete(predicate)
         if meta is None:
             removed.append(frag.fragment_id)
         else:
             updated.append(meta)
     return updated, removed
-
-
-def sql_list(values: list[str]) -> str:
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
 def _is_conflict(exc: Exception) -> bool:

@@ -118,3 +118,22 @@ def curated_copy(tmp_path, curated_warehouse):
     dst = tmp_path / "curated"
     shutil.copytree(curated_warehouse[0].root, dst)
     return Warehouse(str(dst))
+
+
+@pytest.fixture
+def generated_bench(tmp_path, ray_local):
+    """The published release cut to four samples (All_Three 001/002, IF and
+    IR), each with one text-render generation: a benchmark to judge."""
+    from sciir_dist.bench.load import find_release, load_release
+    from sciir_dist.bench.models_file import ModelSpec
+    from sciir_dist.bench.sweep import run_sweep
+    from sciir_dist.sql import is_in
+    from sciir_dist.warehouse import Warehouse
+
+    wh = Warehouse(str(tmp_path / "wh"))
+    load_release(wh, find_release())
+    wh.open("bench_samples").delete("NOT (`group` = 'All_Three' AND image_filename IN ('001.png', '002.png'))")
+    kept = wh.read("bench_samples", ["sample_id"]).column("sample_id").to_pylist()
+    wh.open("bench_questions").delete(f"NOT ({is_in('sample_id', kept)})")
+    run_sweep(wh, [ModelSpec(name="text-render", backend="text-render", seeds=[0])], progress=False)
+    return wh

@@ -9,15 +9,10 @@ import pytest
 from sciir_dist.backends.fake_openai import FaithfulJudge, FakeConfig, FakeOpenAI
 from sciir_dist.backends.openai import EndpointSettings
 from sciir_dist.bench.judge import JudgeSpec, run_judge
-from sciir_dist.bench.load import find_release, load_release
-from sciir_dist.bench.models_file import ModelSpec
 from sciir_dist.bench.score import ScoreError, ScoreOptions, score
-from sciir_dist.bench.sweep import run_sweep
 from sciir_dist.prompts.protocol import SCIIR, STRICT_INDEX, protocol_of
 from sciir_dist.warehouse import Warehouse
 
-RELEASE = find_release()
-TEXT_RENDER = ModelSpec(name="text-render", backend="text-render", seeds=[0])
 PASSING = frozenset({"Text", "ScientificLaw"})
 
 
@@ -26,28 +21,14 @@ def _vision(url: str, **kw) -> EndpointSettings:
                             max_reasks=1, **kw)
 
 
-@pytest.fixture
-def judged_bench(tmp_path, ray_local):
-    """The published release cut to four samples (All_Three 001/002, IF and
-    IR), each with a text-render generation."""
-    wh = Warehouse(str(tmp_path / "wh"))
-    load_release(wh, RELEASE)
-    keep = "group = 'All_Three' AND image_filename IN ('001.png', '002.png')"
-    wh.open("bench_samples").delete(f"NOT ({keep})")
-    kept = ", ".join(f"'{s}'" for s in wh.read("bench_samples", ["sample_id"])["sample_id"].to_pylist())
-    wh.open("bench_questions").delete(f"sample_id NOT IN ({kept})")
-    run_sweep(wh, [TEXT_RENDER], progress=False)
-    return wh
-
-
 def _verdicts(wh: Warehouse, version: str) -> pd.DataFrame:
     v = wh.read("verdicts").to_pandas()
     q = wh.read("bench_questions", ["question_id", "category"]).to_pandas()
     return v[v["prompt_version"] == version].merge(q, on="question_id")
 
 
-def test_sciir_judge_shows_categories_at_high_detail_and_temperature_zero(judged_bench):
-    wh = judged_bench
+def test_sciir_judge_shows_categories_at_high_detail_and_temperature_zero(generated_bench):
+    wh = generated_bench
     with FakeOpenAI(FakeConfig(judge=FaithfulJudge(PASSING))) as server:
         sciir = JudgeSpec(_vision(server.url))
         run_judge(wh, sciir, progress=False)
@@ -78,13 +59,13 @@ def test_sciir_judge_shows_categories_at_high_detail_and_temperature_zero(judged
     assert avg.to_dict() == {"SL": 1.0, "ES": 0.0, "SP": 0.0, "Text": 1.0, "Final": 0.5}
 
 
-def test_judge_settings_given_win_over_the_protocol_defaults(judged_bench):
+def test_judge_settings_given_win_over_the_protocol_defaults(generated_bench):
     with FakeOpenAI(FakeConfig(judge=FaithfulJudge(PASSING))) as server:
         spec = JudgeSpec(_vision(server.url, temperature=0.7, image_detail="low", max_tokens=900))
-        run_judge(judged_bench, spec, progress=False)
+        run_judge(generated_bench, spec, progress=False)
         log = list(server.log)
     assert {(e["temperature"], tuple(e["image_detail"]), e["max_tokens"]) for e in log} == {(0.7, ("low",), 900)}
-    run = judged_bench.read("runs").to_pylist()[-1]
+    run = generated_bench.read("runs").to_pylist()[-1]
     assert '"protocol": "sciir"' in run["params"] and '"image_detail": "low"' in run["params"]
 
 
@@ -127,10 +108,10 @@ def _plant_member_verdicts(wh: Warehouse, skip_gid: str) -> dict[tuple[str, str]
 
 
 @pytest.mark.parametrize("rule, column", [("majority", 1), ("unanimous-yes", 2)])
-def test_ensemble_combines_known_answers(judged_bench, rule, column):
+def test_ensemble_combines_known_answers(generated_bench, rule, column):
     from sciir_dist.bench.judge import EnsembleSpec, run_ensemble
 
-    wh = judged_bench
+    wh = generated_bench
     gids = sorted(wh.read("generations", ["generation_id"])["generation_id"].to_pylist())
     case_of = _plant_member_verdicts(wh, skip_gid=gids[0])
     spec = EnsembleSpec(MEMBERS, rule)

@@ -23,7 +23,8 @@ import pyarrow as pa
 
 from schemas.tables import BENCH_SAMPLES, TRACKS
 from sciir_dist.bench.samples import group_of, sample_id
-from sciir_dist.warehouse import Warehouse, sql_list
+from sciir_dist.sql import is_in
+from sciir_dist.warehouse import Warehouse
 
 DEFAULT_CAP = 200
 MIN_TERMS = 3  # term_count must exceed this
@@ -98,9 +99,9 @@ def build(wh: Warehouse, cap: int = DEFAULT_CAP, seed: int = 0, replace: bool = 
     if table.num_rows:
         wh.upsert("bench_samples", table)
     if stale:
-        wh.open("bench_samples").delete(f"sample_id IN ({sql_list(stale)})")
+        wh.open("bench_samples").delete(is_in("sample_id", stale))
         if wh.exists("bench_questions"):
-            wh.open("bench_questions").delete(f"sample_id IN ({sql_list(stale)})")
+            wh.open("bench_questions").delete(is_in("sample_id", stale))
     counts = chosen.groupby(["mode", "group"]).size().to_dict() if len(chosen) else {}
     return {"selected": table.num_rows, "dropped": len(stale),
             "by_mode_group": {f"{m}/{g}": int(n) for (m, g), n in counts.items()}}

@@ -18,6 +18,7 @@ import json
 import posixpath
 
 from sciir_dist.bench.samples import GROUPS, parse_mode
+from sciir_dist.sql import eq
 
 Runs = dict[tuple[str, str], str]  # (mode, group) -> folder URI
 
@@ -73,4 +74,4 @@ def runs_of(model: str, options: dict, storage_options: dict | None = None) -> R
 
 def runs_filter(runs: Runs) -> str:
     """SQL on bench_samples selecting the samples of these runs."""
-    return " OR ".join(f"(mode = '{m}' AND `group` = '{g}')" for m, g in sorted(runs))
+    return " OR ".join(f"({eq('mode', m)} AND {eq('`group`', g)})" for m, g in sorted(runs))

@@ -43,7 +43,8 @@ from sciir_dist.bench.samples import GROUPS, parse_mode, sample_id
 from sciir_dist.bench.sweep import generation_id
 from sciir_dist.ingest.model import reject_id_for
 from sciir_dist.progress import Summary
-from sciir_dist.warehouse import Warehouse, sql_list, write_fragments
+from sciir_dist.sql import eq, is_in
+from sciir_dist.warehouse import Warehouse, write_fragments
 
 STAGE = "bench-import-verdicts"
 #: the judge model evaluation.py calls (MODEL_NAME)
@@ -175,7 +176,7 @@ def import_verdicts(wh: Warehouse, spec: VerdictImport) -> Summary:
     questions: dict[str, list[dict]] = defaultdict(list)
     for q in wh.read("bench_questions", ["question_id", "sample_id", "idx", "category"]).to_pylist():
         questions[q["sample_id"]].append(q)
-    have_gen = set(wh.read("generations", ["generation_id"], where=f"model = {sql_list([spec.model])} AND error IS NULL")
+    have_gen = set(wh.read("generations", ["generation_id"], where=f"{eq('model', spec.model)} AND error IS NULL")
                    .column("generation_id").to_pylist())
     names = Counter(e.get("image_filename") for e in entries if isinstance(e, dict))
     verdicts, covered = [], []
@@ -238,7 +239,7 @@ def _store(wh: Warehouse, spec: VerdictImport, verdicts: list[dict], rejects: li
     wh.ensure("rejects")
     cats = set(CATEGORIES) | {r["item"].rsplit("#", 1)[1] for r in rejects if "#" in r["item"]}
     items = list(covered) + [f"{g}#{c}" for g in covered for c in cats] + [r["item"] for r in rejects]
-    stale = wh.read("rejects", ["reject_id"], where=f"stage = '{STAGE}' AND item IN ({sql_list(items)})") \
+    stale = wh.read("rejects", ["reject_id"], where=f"{eq('stage', STAGE)} AND {is_in('item', items)}") \
         .column("reject_id").to_pylist() if items else []
     frags = write_fragments(wh, "rejects", pa.Table.from_pylist(rejects, schema=REJECTS))
     written["rejects"] = wh.commit_upsert("rejects", frags, replace_keys={"reject_id": stale + [r["reject_id"] for r in rejects]})

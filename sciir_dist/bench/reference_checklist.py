@@ -24,7 +24,8 @@ import pyarrow as pa
 from schemas.tables import BENCH_QUESTIONS, CATEGORIES, REJECTS
 from sciir_dist.bench.samples import question_id, sample_id
 from sciir_dist.ingest.model import reject_id_for
-from sciir_dist.warehouse import Warehouse, sql_list, write_fragments
+from sciir_dist.sql import eq, is_in
+from sciir_dist.warehouse import Warehouse, write_fragments
 
 #: the stage name the checklist writer uses: its rejects and these are one queue
 STAGE = "checklist"
@@ -74,7 +75,7 @@ def store_checklists(wh: Warehouse, questions: pa.Table, rejects: list[dict], sa
     checklist rejects with ``rejects`` (a sample that now has a valid one
     loses its old reject). Rows equal to the stored ones are not rewritten."""
     wh.ensure("bench_questions")
-    stored = wh.read("bench_questions", where=f"sample_id IN ({sql_list(samples)})") if samples else \
+    stored = wh.read("bench_questions", where=is_in("sample_id", samples)) if samples else \
         BENCH_QUESTIONS.empty_table()
     new_ids = set(questions.column("question_id").to_pylist())
     stale = [q for q in stored.column("question_id").to_pylist() if q not in new_ids]
@@ -87,7 +88,7 @@ def store_checklists(wh: Warehouse, questions: pa.Table, rejects: list[dict], sa
                          replace_keys={"question_id": [r["question_id"] for r in changed] + stale})
     wh.ensure("rejects")
     ids = [reject_id_for(STAGE, s, "") for s in samples]
-    existing = wh.read("rejects", ["reject_id"], where=f"reject_id IN ({sql_list(ids)})").column("reject_id").to_pylist() \
+    existing = wh.read("rejects", ["reject_id"], where=is_in("reject_id", ids)).column("reject_id").to_pylist() \
         if ids else []
     if rejects or existing:
         frags = write_fragments(wh, "rejects", pa.Table.from_pylist(rejects, schema=REJECTS)) if rejects else []
@@ -110,7 +111,7 @@ def import_checklists(wh: Warehouse, path: str | Path, mode: str, group: str) ->
         raise ValueError(f"{path}: expected the reference's list of checklist entries, got a {type(entries).__name__}")
     if not wh.exists("bench_samples"):
         raise ValueError(f"no bench_samples in {wh.root}: load or build the benchmark first")
-    known = set(wh.read("bench_samples", ["sample_id"], where=f"mode = '{mode}' AND `group` = '{group}'")
+    known = set(wh.read("bench_samples", ["sample_id"], where=f"{eq('mode', mode)} AND {eq('`group`', group)}")
                 .column("sample_id").to_pylist())
     if not known:
         raise ValueError(f"the benchmark has no {mode} samples in group {group}")

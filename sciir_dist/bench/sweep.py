@@ -18,6 +18,7 @@ from sciir_dist.bench.generators import make_generator
 from sciir_dist.bench.models_file import ModelSpec
 from sciir_dist.progress import Summary
 from sciir_dist.runner import run_job
+from sciir_dist.sql import eq
 from sciir_dist.stages.base import Resources, Stage, StageResult
 from sciir_dist.warehouse import Warehouse
 
@@ -54,8 +55,7 @@ class GenerateStage(Stage):
         where = " AND ".join(f"({w})" for w in (self.where, only) if w) or None
         wanted = set(ids) if where is None else set(
             samples.to_table(columns=["sample_id"], filter=where).column("sample_id").to_pylist())
-        model = self.spec.name.replace("'", "''")
-        cond = f"model = '{model}'" + (" AND error IS NULL" if retry_rejects else "")
+        cond = eq("model", self.spec.name) + (" AND error IS NULL" if retry_rejects else "")
         have = set(wh.read("generations", ["generation_id"], where=cond).column("generation_id").to_pylist())
         items = [{"index": i, "seed": seed} for seed in self.spec.seeds for i, sid in enumerate(ids)
                  if sid in wanted and generation_id(self.spec.name, sid, seed) not in have]
@@ -113,7 +113,7 @@ def run_sweep(wh: Warehouse, specs: list[ModelSpec], *, address: str | None = No
                       commit_every=commit_every, params={"models": [s.model_dump() for s in specs], "where": where},
                       progress=progress, read_tables=("bench_samples",))
     for spec in specs:
-        errors = wh.count("generations", f"model = '{spec.name}' AND error IS NOT NULL")
+        errors = wh.count("generations", f"{eq('model', spec.name)} AND error IS NOT NULL")
         if errors:
             summary.rejected[f"sweep:{spec.name}:errors"] = errors
     return summary

@@ -17,7 +17,9 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from sciir_dist.warehouse import Warehouse, sql_list, write_fragments
+from sciir_dist.logs import adopt_library_handlers, logging_to_file
+from sciir_dist.sql import is_in
+from sciir_dist.warehouse import Warehouse, write_fragments
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -30,12 +32,15 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 
     if ray.is_initialized():
         return
+    adopt_library_handlers()  # ray's handlers exist from its import on
+    # quiet: ray.init must not attach fresh terminal handlers before it warns
+    quiet = {"configure_logging": False} if logging_to_file() else {}
     if address:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, **quiet)
     else:
         # address="local": always a fresh instance, never a `ray start` cluster left on this machine
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                 _node_ip_address="127.0.0.1")
+                 _node_ip_address="127.0.0.1", **quiet)
     import logging
 
     from ray.data import DataContext
@@ -44,6 +49,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     ctx.enable_progress_bars = False  # our own progress bars count rows, not blocks
     ctx.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    adopt_library_handlers()  # and loggers ray.init created
 
 
 def start_counter(name: str, limit: int):
@@ -102,7 +108,7 @@ class _Actor:
         for (tbl, key), cols in by_source.items():
             keys = [k for k in set(table.column(key).to_pylist()) if k is not None]
             found = self.lookup_ds[tbl].to_table(columns=[key, *{c for _, c in cols}],
-                                                 filter=f"{key} IN ({sql_list(keys)})" if keys else "false")
+                                                 filter=is_in(key, keys))
             pos = pc.index_in(table.column(key), value_set=found.column(key).combine_chunks())
             for name, col in cols:
                 table = table.append_column(name, found.column(col).take(pos))

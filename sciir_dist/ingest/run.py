@@ -21,6 +21,7 @@ from sciir_dist.ingest.packages import Source, discover
 from sciir_dist.ingest.pipeline import IngestOptions, SourceResult, process_source
 from sciir_dist.progress import Summary
 from sciir_dist.runs import RunRecorder
+from sciir_dist.sql import is_in
 from sciir_dist.warehouse import Warehouse, write_fragments
 
 COMMIT_ORDER = ("rejects", "panels", "figures", "articles", "sources")
@@ -161,16 +162,10 @@ def _ingest(todo: list[Source], done: dict, wh: Warehouse, engine: Engine, opts:
     }
     written = {t: wh.commit_upsert(t, fragments[t], replace_keys=replace[t]) for t in COMMIT_ORDER}
     # a concurrent ingest of the same new sources may have added the same keys
-    in_sources = _sql_in("source_uri", todo_uris)
-    in_articles = _sql_in("article_id", article_keys)
+    in_sources = is_in("source_uri", todo_uris) if todo_uris else None
+    in_articles = is_in("article_id", article_keys) if article_keys else None
     for t, where in (("rejects", in_sources), ("panels", in_articles), ("figures", in_articles),
                      ("articles", in_articles), ("sources", in_sources)):
         if where and wh.dedupe(t, where):
             written[t] = wh.version(t)
     return written
-
-
-def _sql_in(column: str, values: list[str]) -> str | None:
-    if not values:
-        return None
-    return f"{column} IN (" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"

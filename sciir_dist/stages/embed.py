@@ -18,6 +18,7 @@ from PIL import Image
 
 from schemas.tables import TEXT_EMBEDDING_DIM, panel_embeddings_schema
 from sciir_dist.backends import efficientnet, minilm
+from sciir_dist.sql import eq
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
 
 
@@ -82,7 +83,7 @@ class EmbedStage(Stage):
         return panel_embeddings_schema(image_dim(self.clip))
 
     def done_filter(self) -> str | None:
-        return "image_model = '" + self.model.replace("'", "''") + "'"
+        return eq("image_model", self.model)
 
     def setup(self) -> None:
         self._image = load_image_encoder(self.clip)

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from schemas.tables import PANEL_HASHES
 from sciir_dist.ingest.standardize import target_size
+from sciir_dist.sql import eq
 from sciir_dist.stages.base import Resources, Stage, StageResult
 
 
@@ -58,7 +59,7 @@ class HashStage(Stage):
     resources = Resources(num_cpus=1, batch_size=128)
 
     def done_filter(self) -> str | None:
-        return f"hash_region = '{REGION}'"
+        return eq("hash_region", REGION)
 
     def process(self, batch: pa.Table) -> StageResult:
         rows, rejects = [], []

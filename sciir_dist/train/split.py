@@ -11,6 +11,7 @@ import hashlib
 
 import pandas as pd
 
+from sciir_dist.sql import is_in
 from sciir_dist.warehouse import Warehouse
 
 DEFAULT_LICENSES = ("CC-BY-4.0",)
@@ -63,7 +64,7 @@ def training_split(wh: Warehouse, licenses: tuple[str, ...] = DEFAULT_LICENSES, 
         JOIN figures f USING (figure_id)
         LEFT JOIN ann n USING (panel_id)
         WHERE d.dup_of IS NULL AND NOT coalesce(d.bench_leak, false) AND NOT c.low_reasoning
-          AND a.license IN ({', '.join("'" + x.replace("'", "''") + "'" for x in licenses)})
+          AND {is_in("a.license", licenses)}
           AND p.panel_id NOT IN (SELECT source FROM bench WHERE source IS NOT NULL)
           AND coalesce(n.abstract_prompt, p.sub_caption, f.caption) IS NOT NULL
         ORDER BY p.panel_id""").df()

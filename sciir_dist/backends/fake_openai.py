@@ -8,8 +8,9 @@ injected per request content: a rule fails the first ``attempts`` tries of a
 matching request (``attempts=None``: every try), so client retries can be
 tested both to success and to exhaustion. Every request is logged (request
 hash, time, outcome, and the sampling settings it carried: temperature, max
-tokens, image detail, schema name) for "was this row asked again?" and "what
-did the client ask for?" checks.
+tokens, image detail, schema name, seed) for "was this row asked again?" and
+"what did the client ask for?" checks. A request's ``seed`` param changes
+the generated answer (the same seed, the same answer).
 
 With a :class:`FaithfulJudge` the server answers judge requests (schema
 ``verdicts``) from what the request shows: a question passes when the
@@ -90,7 +91,7 @@ def request_settings(body: dict) -> dict:
     fmt = body.get("response_format")  # a string ("b64_json") on image requests
     fmt = (fmt.get("json_schema") or {}).get("name") if isinstance(fmt, dict) else None
     return {"temperature": body.get("temperature"), "max_tokens": body.get("max_tokens"), "image_detail": details,
-            "schema_name": fmt}
+            "schema_name": fmt, "seed": body.get("seed")}
 
 
 def judge_answer(judge: FaithfulJudge, body: dict, answer: dict) -> dict:
@@ -316,7 +317,9 @@ class FakeOpenAI:
         if transport is not None:
             return transport
         schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
-        rng = random.Random(f"{self.config.seed}:{key}")
+        # a request's own sampling seed draws another answer, as a sampling model's would
+        rng = random.Random(f"{self.config.seed}:{key}" if body.get("seed") is None
+                            else f"{self.config.seed}:{body['seed']}:{key}")
         if fault and fault.kind == "empty":
             content = ""
         elif fault and fault.kind == "malformed_json":

@@ -58,6 +58,7 @@ class EndpointSettings:
     temperature: float | None = None  # None: the call's default (0 unless a protocol says otherwise)
     max_tokens: int | None = None
     image_detail: Literal["low", "high", "auto"] | None = None  # None: the endpoint's default
+    seed: int | None = None  # the request's sampling seed (a judge's test-retest); part of the cache key
     cache_uri: str | None = None
     cache_options: dict = field(default_factory=dict)
 
@@ -133,6 +134,8 @@ class OpenAIClient:
         message for answers that pass the schema but break the caller's rules."""
         params = {"temperature": 0.0 if self.s.temperature is None else self.s.temperature,
                   "max_tokens": self.s.max_tokens}
+        if self.s.seed is not None:  # only then: unseeded requests keep the cache keys they always had
+            params["seed"] = self.s.seed
         messages = with_image_detail(messages, self.s.image_detail)
         key = _cache_key(self.s.model, messages, params, schema)
         hit = self._cache_get(key)

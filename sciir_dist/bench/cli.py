@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from sciir_dist.cli_common import (DataOpt, ModelConfigOpt, ProtocolOpt, SetOpt, StorageOpt, console, endpoint, model_settings,
+from sciir_dist.cli_common import (DataOpt, Fmt, ModelConfigOpt, ProtocolOpt, SetOpt, StorageOpt, console, endpoint, model_settings,
                                    print_table, protocol_name, warehouse)
 
 bench = typer.Typer(help="SciIR-Bench: load/build, checklist, sweep, judge, score, correlate.", no_args_is_help=True)
@@ -98,6 +98,8 @@ def judge(data: DataOpt, vlm_url: UrlOpt = None, vlm_model: ModelOpt = None,
           combine: Annotated[str, typer.Option(help="Ensemble rule for several --judge: majority or unanimous-yes.")] = "majority",
           protocol: ProtocolOpt = "sciir", model_config: ModelConfigOpt = None, set_: SetOpt = None,
           max_questions: Annotated[int, typer.Option(help="Questions per request; longer checklists are split.")] = 40,
+          seed: Annotated[Optional[int], typer.Option(help="Sampling seed sent with each request (test-retest at "
+                                                           "temperature > 0); stored as judge vlm:<model>+seed<N>.")] = None,
           vlm_max_in_flight: Annotated[int, typer.Option(help="Requests in flight per actor.")] = 32,
           vlm_retries: Annotated[int, typer.Option(help="Retries per request.")] = 4,
           vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 180.0,
@@ -114,6 +116,7 @@ def judge(data: DataOpt, vlm_url: UrlOpt = None, vlm_model: ModelOpt = None,
     try:
         specs = [parse_judge(j, vision, max_questions, protocol) for j in judge] if judge else \
             [JudgeSpec(vision, max_questions, protocol)]
+        specs = [s.with_seed(seed) for s in specs]
         ensemble = EnsembleSpec(tuple((s.name, s.version) for s in specs), combine) if len(specs) > 1 else None
         for spec in specs:
             run_judge(wh, spec, address=address, retry_rejects=retry_rejects, progress=progress).render(console)
@@ -177,6 +180,47 @@ def correlate(data: DataOpt, human: Annotated[Path, typer.Option(help="CSV with 
     import pyarrow as pa
 
     print_table(pa.Table.from_pylist([res]))
+
+
+@bench.command()
+def agreement(data: DataOpt,
+              judge: Annotated[Optional[str], typer.Option(help="Side A: a judge (e.g. vlm:<model>, ocr).")] = None,
+              judge_version: JudgeVersionOpt = None,
+              against: Annotated[Optional[str], typer.Option(help="Side B: another judge.")] = None,
+              against_version: Annotated[Optional[str], typer.Option(help="... and its prompt version.")] = None,
+              human: Annotated[Optional[Path], typer.Option(
+                  help="Side B: human labels, CSV or JSONL per question: generation_id (or model, sample_id, seed), "
+                       "question_id (or idx), answer yes/no.")] = None,
+              retest: Annotated[Optional[str], typer.Option(
+                  help="Test-retest of this judge across its seeded runs (bench judge --seed N).")] = None,
+              fmt: Annotated[Fmt, typer.Option("--format", help="table, json (lines) or csv.")] = Fmt.table,
+              storage_option: StorageOpt = None) -> None:
+    """Judge reliability per category: raw agreement, Cohen's kappa and the veto change between two judges or a
+    judge and human labels; or pairwise/Fleiss' kappa of one judge across sampling seeds (--retest)."""
+    import pyarrow as pa
+
+    from sciir_dist.bench.agreement import compare, retest as run_retest
+
+    wh = warehouse(data, storage_option)
+    try:
+        if retest is not None:
+            if judge or against or human:
+                raise ValueError("--retest compares one judge with itself: leave out --judge, --against and --human")
+            rows, meta = run_retest(wh, retest, judge_version)
+            title = f"test-retest of {meta['judge']} ({meta['prompt_version']}): seeds {meta['seeds']}, {meta['pairs']} pair(s)"
+        else:
+            if judge is None:
+                raise ValueError("name a judge (--judge), or a judge to retest (--retest)")
+            rows, meta = compare(wh, judge, judge_version, against, against_version, human)
+            title = f"A = {meta['a']}, B = {meta['b']} (veto_diff = B - A)"
+    except ValueError as exc:
+        _fail(exc)
+    if fmt == Fmt.table:
+        console.print(title)
+        print_table(pa.Table.from_pylist([{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
+                                          for r in rows]))
+    else:
+        print_table(pa.Table.from_pylist([{**{k: v for k, v in meta.items() if isinstance(v, str)}, **r} for r in rows]), fmt)
 
 
 # -- reference interop (MAIR-Lab-HUST/SciIR's own files) ----------------------

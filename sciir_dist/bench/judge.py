@@ -19,7 +19,9 @@
   share a protocol.
 
 Verdicts are cached by (image sha256, question, judge, prompt version), so an
-identical image is never judged twice for the same question.
+identical image is never judged twice for the same question. A judge run with
+a sampling seed (``--seed``, the request's ``seed``) is a judge of its own,
+``vlm:<model>+seed<N>``: test-retest runs are stored side by side.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from schemas.tables import VERDICTS
 from sciir_dist.backends.openai import CallSettings, EndpointSettings, VLMError
 from sciir_dist.prompts import judge as prompt
 from sciir_dist.prompts import protocol as protocols
+from sciir_dist.sql import eq
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
 from sciir_dist.stages.vlm import Clients, data_url, run_each
 from sciir_dist.warehouse import Warehouse
@@ -67,7 +70,16 @@ class JudgeSpec:
 
     @property
     def name(self) -> str:
-        return f"vlm:{self.vision.model}" if self.vision else OCR_JUDGE
+        return seeded(f"vlm:{self.vision.model}", self.vision.seed) if self.vision else OCR_JUDGE
+
+    def with_seed(self, seed: int | None) -> "JudgeSpec":
+        """This judge sampling with ``seed`` (the request's seed param), stored
+        as a judge of its own name so test-retest runs stand side by side."""
+        if seed is None:
+            return self
+        if self.vision is None:
+            raise ValueError("--seed needs a VLM judge: the OCR judge is deterministic")
+        return dataclasses.replace(self, vision=dataclasses.replace(self.vision, seed=seed))
 
     @property
     def version(self) -> str:
@@ -98,6 +110,22 @@ def parse_judge(name: str, base: EndpointSettings | None, max_questions: int = M
         raise ValueError(f"judge {name!r} needs an endpoint: --vlm-url, [roles.judge] url, or vlm:<model>@<url>")
     settings = dataclasses.replace(base, model=model, url=url or base.url) if base else EndpointSettings(url=url, model=model)
     return JudgeSpec(settings, max_questions, protocol)
+
+
+SEED_TAG = "+seed"
+
+
+def seeded(name: str, seed: int | None) -> str:
+    """A judge's stored name with its sampling seed: runs at different seeds
+    never count as done for each other, share no verdict cache and are never
+    scored together."""
+    return name if seed is None else f"{name}{SEED_TAG}{seed}"
+
+
+def seed_of(name: str) -> tuple[str, int | None]:
+    """(judge without seed, seed) of a stored judge name."""
+    base, tag, seed = name.rpartition(SEED_TAG)
+    return (base, int(seed)) if tag and base and seed.lstrip("-").isdigit() else (name, None)
 
 
 def _path_safe(name: str) -> str:
@@ -195,7 +223,7 @@ class JudgeStage(Stage):
         self._questions: dict[str, list[dict]] = {}
 
     def done_filter(self) -> str | None:
-        return f"judge = '{self.spec.name}' AND prompt_version = '{self.spec.version}'"
+        return f"{eq('judge', self.spec.name)} AND {eq('prompt_version', self.spec.version)}"
 
     def setup(self) -> None:
         by_sample: dict[str, list[dict]] = defaultdict(list)
@@ -381,7 +409,8 @@ def run_ensemble(wh: Warehouse, spec: EnsembleSpec):
     from sciir_dist.ingest.model import reject_id_for
     from sciir_dist.progress import Summary
     from sciir_dist.runs import RunRecorder
-    from sciir_dist.warehouse import sql_list, write_fragments
+    from sciir_dist.sql import is_in
+    from sciir_dist.warehouse import write_fragments
 
     started = time.monotonic()
     run = RunRecorder(wh, "bench-judge-ensemble", "local", {"judge": spec.name, "prompt_version": spec.version,
@@ -390,9 +419,8 @@ def run_ensemble(wh: Warehouse, spec: EnsembleSpec):
     gens = wh.read("generations", ["generation_id", "sample_id"], where="error IS NULL").to_pandas()
     questions = wh.read("bench_questions", ["question_id", "sample_id"]).to_pandas()
     wanted = gens.merge(questions, on="sample_id")
-    judges = sql_list([j for j, _ in spec.members])
     v = wh.read("verdicts", ["generation_id", "question_id", "judge", "prompt_version", "answer"],
-                where=f"judge IN ({judges})").to_pandas()
+                where=is_in("judge", [j for j, _ in spec.members])).to_pandas()
     v = v[[(j, p) in set(spec.members) for j, p in zip(v["judge"], v["prompt_version"])]]
     votes = v.groupby(["generation_id", "question_id"])["answer"].apply(list).to_dict()
     out, rejects, missing = [], [], defaultdict(set)

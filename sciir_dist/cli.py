@@ -18,9 +18,10 @@ import typer
 from rich.table import Table
 
 from sciir_dist.bench.cli import bench
-from sciir_dist.cli_common import (SPLIT_DEFAULTS, DataOpt, Fmt, InputOpt, SplitterOpt, StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt,
-                                   YoloDeviceOpt, YoloImgszOpt, YoloIouOpt, console as out, endpoint, print_table,
-                                   splitter_config, storage, warehouse)
+from sciir_dist.cli_common import (SPLIT_DEFAULTS, DataOpt, Fmt, InputOpt, ModelConfigOpt, ProtocolOpt, SetOpt, SplitterOpt,
+                                   StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt, YoloDeviceOpt, YoloImgszOpt, YoloIouOpt,
+                                   console as out, endpoint, model_settings, print_table, protocol_name, splitter_config,
+                                   storage, warehouse)
 from sciir_dist.split.cli import split
 from sciir_dist.warehouse import Warehouse
 
@@ -163,6 +164,7 @@ def curate(
     dedup_cosine: Annotated[Optional[float], typer.Option(
         help="dedup: image-embedding cosine for duplicates (default 0.95 for open_clip, 0.99 for the offline "
              "EfficientNet-Lite0).")] = None,
+    protocol: ProtocolOpt = "sciir", model_config: ModelConfigOpt = None, set_: SetOpt = None,
     storage_option: StorageOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -176,10 +178,12 @@ def curate(
     names = [s.strip() for s in stages.split(",") if s.strip()]
 
     limits = dict(max_in_flight=vlm_max_in_flight, budget=vlm_budget, max_retries=vlm_retries, timeout_s=vlm_timeout)
-    vision = endpoint(wh, vlm_url, vlm_model, "vlm", **limits)
-    text = endpoint(wh, text_url or vlm_url, text_model or vlm_model, "text", **limits)
+    settings = model_settings(model_config, set_)
+    vision = endpoint(wh, vlm_url, vlm_model, "vlm", role=settings.role("vision"), **limits)
+    text = endpoint(wh, text_url or vlm_url, text_model or vlm_model, "text", role=settings.role("text"), **limits)
     cfg = CurateConfig(vision=vision, text=text, clip=ClipSettings(clip_model, clip_checkpoint or clip_pretrained) if clip_model else None,
-                       embed_gpus=embed_gpus, tau=tau, dedup_k=dedup_k, dedup_cosine=dedup_cosine)
+                       embed_gpus=embed_gpus, tau=tau, dedup_k=dedup_k, dedup_cosine=dedup_cosine,
+                       protocol=protocol_name(protocol), calls=dict(settings.calls))
     try:
         summary = run_curate(wh, names, cfg=cfg, address=address, retry_rejects=retry_rejects,
                              commit_every=commit_every, batch_size=batch_size,
@@ -425,6 +429,9 @@ def demo(
     out.rule("8. benchmark: build -> checklist -> sweep (text-render baseline) -> judge (OCR) -> score")
     built = build_bench(wh)
     out.print(f"selected {built['selected']} samples: {built['by_mode_group']}")
+    if built["short"]:
+        out.print(f"(a demo corpus is small: {len(built['short'])} mode/group splits have fewer than the release's "
+                  f"100 candidates, and keep all they have)")
     if built["selected"]:
         run_checklist(wh, progress=False)
         run_sweep(wh, [ModelSpec(name="text-render", backend="text-render")], progress=False)

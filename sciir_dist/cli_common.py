@@ -96,7 +96,7 @@ def warehouse(data: str, storage_opts: list[str] | None = None) -> Warehouse:
 
 ModelConfigOpt = Annotated[Optional[str], typer.Option(
     "--model-config", envvar="SCIIR_MODEL_CONFIG",
-    help="TOML/YAML with [roles.vision|text|judge] and [calls.reasoning|sci_rcot|abstract] model settings "
+    help="TOML/YAML with \\[roles.vision|text|judge] and \\[calls.reasoning|sci_rcot|abstract] model settings "
          "(url, model, temperature, max_tokens, image_detail, limits); see cluster/models.example.toml.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", help="Override one model setting: roles.<role>.<key>=VALUE or calls.<call>.<key>=VALUE (repeatable).")]

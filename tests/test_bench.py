@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
+from schemas.tables import TRACKS
 from sciir_dist.backends.fake_openai import FakeConfig, FakeOpenAI, Fault, image_request_key, request_key
 from sciir_dist.backends.openai import EndpointSettings, with_image_detail
 from sciir_dist.bench.build import build, select
@@ -54,26 +56,56 @@ def test_build_protocol_on_hand_checkable_panels():
     add("p9", 6, 0, 0)  # one track only: no group
     add("p10", 3, 2, 0, rendered=30)  # term_count 5 but an outlier in rendered_text count
     add("q1", 2, 1, 2)  # All_Three, alone in its group
-    chosen = select(pd.DataFrame(rows), cap=200, seed=0).set_index("panel_id")
+    chosen, short = select(pd.DataFrame(rows), per_split=100, seed=0)
+    chosen = chosen.set_index("panel_id")
     assert set(chosen.index) == {"p1", "p2", "p3", "p4", "p5", "p6", "q1"}
     assert set(chosen.loc[["p1", "p2", "p3", "p4", "p5", "p6"], "group"]) == {"EntityStructure_ScientificProcess"}
     # median term_count of p1..p6 (4 5 5 6 6 7) is 5.5: below -> IR, at or above -> IF
     assert chosen["mode"].to_dict() == {"p1": "IR", "p2": "IR", "p3": "IR", "p4": "IF", "p5": "IF", "p6": "IF", "q1": "IF"}
-    capped = select(pd.DataFrame(rows), cap=3, seed=1)
-    assert (capped.groupby("group").size() <= 3).all()
-    assert capped["panel_id"].tolist() == select(pd.DataFrame(rows), cap=3, seed=1)["panel_id"].tolist()
+    assert short == {"IF/EntityStructure_ScientificProcess": 3, "IR/EntityStructure_ScientificProcess": 3,
+                     "IF/All_Three": 1, "IR/All_Three": 0}
+    two, short = select(pd.DataFrame(rows), per_split=2, seed=1)
+    assert two.groupby(["group", "mode"]).size().to_dict() == {
+        ("All_Three", "IF"): 1, ("EntityStructure_ScientificProcess", "IF"): 2,
+        ("EntityStructure_ScientificProcess", "IR"): 2}
+    assert short == {"IF/All_Three": 1, "IR/All_Three": 0}
+    assert two["panel_id"].tolist() == select(pd.DataFrame(rows), per_split=2, seed=1)[0]["panel_id"].tolist()
 
+
+def test_build_draws_exactly_n_if_and_n_ir_per_group():
+    rng = np.random.default_rng(0)
+    rows = []
+    for group, tracks, n in (("All_Three", ("EntityStructure", "ScientificProcess", "ScientificLaw"), 700),
+                             ("EntityStructure_ScientificLaw", ("EntityStructure", "ScientificLaw"), 500),
+                             ("ScientificLaw_ScientificProcess", ("ScientificLaw", "ScientificProcess"), 120)):
+        for i in range(n):
+            sizes = rng.integers(2, 6, size=len(tracks))
+            reasoning = {t: None for t in TRACKS} | {t: _track(int(k)) for t, k in zip(tracks, sizes)}
+            rows.append({"panel_id": f"{group}-{i:04d}", "reasoning": reasoning, "term_count": int(sizes.sum()),
+                         "rendered_text": ["x"] * int(rng.integers(1, 4)), "retained_text": ["x"] * int(rng.integers(1, 4))})
+    chosen, short = select(pd.DataFrame(rows), per_split=100, seed=7)
+    sizes = chosen.groupby(["group", "mode"]).size().to_dict()
+    for group in ("All_Three", "EntityStructure_ScientificLaw"):
+        assert sizes[(group, "IF")] == 100 and sizes[(group, "IR")] == 100, group
+    # 120 items cannot give 100 + 100: reported, never padded
+    small = {k: v for k, v in short.items() if k.endswith("ScientificLaw_ScientificProcess")}
+    assert small and all(v < 100 for v in small.values())
+    assert sizes[("ScientificLaw_ScientificProcess", "IF")] == short.get("IF/ScientificLaw_ScientificProcess", 100)
+    again, _ = select(pd.DataFrame(rows), per_split=100, seed=7)
+    assert again["panel_id"].tolist() == chosen["panel_id"].tolist()
+    other, _ = select(pd.DataFrame(rows), per_split=100, seed=8)
+    assert other["panel_id"].tolist() != chosen["panel_id"].tolist()
 
 
 def test_offline_bench_from_curated_panels(curated_copy, ray_local):
     wh = curated_copy
-    res = build(wh, cap=200, seed=0)
+    res = build(wh, seed=0)
     samples = wh.read("bench_samples").to_pandas()
     assert res["selected"] == len(samples) > 0 and samples["sample_id"].is_unique
     reps = set(wh.read("panel_dedup", ["panel_id"], where="dup_of IS NULL")["panel_id"].to_pylist())
     assert set(samples["source"]) <= reps and (samples["term_count"] > 3).all()
     version = wh.version("bench_samples")
-    build(wh, cap=200, seed=0)
+    build(wh, seed=0)
     assert wh.read("bench_samples").to_pandas().sort_values("sample_id").reset_index(drop=True).equals(
         samples.sort_values("sample_id").reset_index(drop=True)) and wh.version("bench_samples") >= version
 
@@ -98,6 +130,12 @@ def test_offline_bench_from_curated_panels(curated_copy, ray_local):
     assert meta["judge"] == "ocr" and avg.loc["Text", "coverage"] == 1.0 and avg.loc["Text", "accuracy"] > 0.5
     for c in ("SL", "ES", "SP"):
         assert pd.isna(avg.loc[c, "accuracy"]) and avg.loc[c, "coverage"] == 0.0  # the OCR judge abstains
+    from sciir_dist.bench.report import markdown
+
+    table = markdown(results, meta)
+    assert table.splitlines()[2].endswith("| n/a |")  # Final
+    assert "answered no SL, ES, SP question" in table and "abstains on every visual question" in table
+    assert "sciir bench judge --data ROOT --vlm-url URL --vlm-model MODEL" in table
 
     # the leakage guard: a re-run of dedup marks the selected panels' clusters
     from sciir_dist.curate.run import run_curate
@@ -248,10 +286,48 @@ def test_correlate_with_human_ratings(curated_copy, ray_local, tmp_path):
     half = wh.read("generations", ["sample_id"])["sample_id"].to_pylist()[::2]
     wh.open("generations").delete("sample_id IN (" + ", ".join(f"'{x}'" for x in half) + ")")  # now they fail
     scores = rate_like_the_metric()
-    res = correlate(wh, str(ratings), ScoreOptions())
-    assert res["pairs"] == len(scores) and scores["score"].nunique() > 1
+    res = correlate(wh, str(ratings), ScoreOptions(bootstrap=200))
+    assert res["pairs"] == len(scores) and scores["score"].nunique() > 1 and res["per_sample"] == "passrate"
     assert res["pearson_r"] == pytest.approx(1.0) and res["spearman_rho"] == pytest.approx(1.0)
     assert res["kendall_tau"] == pytest.approx(1.0)
+    assert res["pearson_r_ci_low"] == pytest.approx(1.0) and res["kendall_tau_ci_high"] == pytest.approx(1.0)
+
+
+def test_per_sample_scores_passrate_and_veto_by_hand(generated_bench, tmp_path):
+    """Pass rate = share of all the sample's questions answered yes (appendix
+    G); veto = mean of its per-category all-yes values; both checked against
+    planted verdicts, and the correlation follows the chosen one."""
+    import pyarrow as pa
+
+    from schemas.tables import VERDICTS
+    from sciir_dist.bench.correlate import PerSample, sample_scores
+    from sciir_dist.bench.judge import verdict_id
+
+    wh = generated_bench
+    gens = wh.read("generations", ["generation_id", "sample_id"]).to_pandas()
+    qs = wh.read("bench_questions", ["question_id", "sample_id", "idx", "category"]).to_pandas()
+    items = gens.merge(qs, on="sample_id").sort_values(["sample_id", "idx"])
+    # sample k: its first k questions are no, the rest yes
+    order = {s: k for k, s in enumerate(sorted(items["sample_id"].unique()))}
+    items["answer"] = ["no" if i < order[s] else "yes" for s, i in zip(items["sample_id"], items.groupby("sample_id").cumcount())]
+    rows = [{"verdict_id": verdict_id(g, q, "vlm:h", "judge-v2:sciir"), "generation_id": g, "question_id": q,
+             "judge": "vlm:h", "prompt_version": "judge-v2:sciir", "answer": a, "reason": "planted"}
+            for g, q, a in zip(items["generation_id"], items["question_id"], items["answer"])]
+    wh.upsert("verdicts", pa.Table.from_pylist(rows, schema=VERDICTS))
+    expected_rate = items.groupby("sample_id")["answer"].apply(lambda a: (a == "yes").mean())
+    per_cat = items.groupby(["sample_id", "category"])["answer"].apply(lambda a: (a == "yes").all())
+    expected_veto = per_cat.groupby("sample_id").mean()
+    rate = sample_scores(wh, ScoreOptions()).set_index("sample_id")["score"]
+    veto = sample_scores(wh, ScoreOptions(), PerSample.veto).set_index("sample_id")["score"]
+    assert rate.to_dict() == pytest.approx(expected_rate.to_dict())
+    assert veto.to_dict() == pytest.approx(expected_veto.to_dict())
+    assert rate.to_dict() != pytest.approx(veto.to_dict())
+
+    ratings = tmp_path / "human.csv"
+    expected_rate.rename("rating").reset_index().to_csv(ratings, index=False)
+    assert correlate(wh, str(ratings), ScoreOptions(bootstrap=0))["pearson_r"] == pytest.approx(1.0)
+    by_veto = correlate(wh, str(ratings), ScoreOptions(bootstrap=0), how=PerSample.veto)
+    assert by_veto["per_sample"] == "veto" and "pearson_r_ci_low" not in by_veto
 
 
 def test_killed_sweep_and_judge_rerun_without_duplicates_or_repeats(tmp_path, ray_local):

@@ -18,7 +18,6 @@ from sciir_dist.backends.fake_openai import FakeConfig, FakeOpenAI, Fault
 from sciir_dist.backends.openai import EndpointSettings
 from sciir_dist.curate.run import CurateConfig, run_curate
 from sciir_dist.data.subject_categories import CATEGORIES, from_table
-from sciir_dist.prompts import annotate as annotate_prompt
 from sciir_dist.query import near, panel_png, query
 from sciir_dist.stages.annotate import check_quoted, check_reasoning
 from sciir_dist.stages.classify import TAU
@@ -173,11 +172,18 @@ def test_classify_needs_the_filter_first(warehouse_copy, ray_local):
 
 # -- the VLM chain through the fake server ----------------------------------
 def test_full_chain_through_an_openai_compatible_endpoint(warehouse_copy, ray_local):
+    """The paper's protocol by default (issue 13): each annotation call sees
+    what the paper's does, at the paper's temperature unless its own settings
+    say otherwise; strict-index on request."""
+    from sciir_dist.backends.openai import CallSettings
+
     wh = warehouse_copy
     run_curate(wh, ["hash", "dedup"], progress=False)
-    with FakeOpenAI(FakeConfig(seed=7)) as server:
-        cfg = CurateConfig(vision=_settings(server.url), text=_settings(server.url, max_in_flight=8))
+    with FakeOpenAI(FakeConfig(seed=7, log_text=True)) as server:
+        cfg = CurateConfig(vision=_settings(server.url), text=_settings(server.url, max_in_flight=8),
+                           calls={"abstract": CallSettings(temperature=0.5, max_tokens=700)})
         s = run_curate(wh, ["filter", "classify", "annotate"], cfg=cfg, progress=False)
+        log = list(server.log)
     assert not s.rejected
     labelled = wh.read("panel_classify", ["panel_id", "labels"], where="NOT low_reasoning").to_pylist()
     assert labelled and wh.count("panel_annotations") == len(labelled)
@@ -190,9 +196,42 @@ def test_full_chain_through_an_openai_compatible_endpoint(warehouse_copy, ray_lo
         jsonschema.validate({"abstract_prompt": a["abstract_prompt"], "retained_text": a["retained_text"]},
                             load("abstract_prompt"))
         assert check_reasoning(reasoning, r["labels"]) is None
-        assert a["annotate_backend"] == "openai" and a["annotate_prompt_version"] == annotate_prompt.VERSION
+        assert a["annotate_backend"] == "openai" and a["annotate_prompt_version"] == "annotate-v2:sciir"
         assert a["annotate_vision_model"] == a["annotate_text_model"] == "fake-vlm"
     assert set(wh.read("panel_classify", ["classify_backend"])["classify_backend"].to_pylist()) == {"openai"}
+
+    by_call = {name: [e for e in log if e["schema_name"] == name] for name in ("reasoning", "sci_rcot", "abstract_prompt")}
+    assert {(e["temperature"], e["max_tokens"]) for e in by_call["reasoning"]} == {(0.1, None)}
+    assert {e["temperature"] for e in by_call["sci_rcot"]} == {0.3}
+    assert {(e["temperature"], e["max_tokens"]) for e in by_call["abstract_prompt"]} == {(0.5, 700)}  # its own settings win
+    assert all("Article body:" in e["text"] and "Body excerpt" not in e["text"] for e in by_call["reasoning"])
+    assert all("Article title:" in e["text"] and "Figure caption:" in e["text"] for e in by_call["sci_rcot"])
+    assert all("visualization" in e["text"] and "asks to render" in e["text"] for e in by_call["abstract_prompt"])
+    run = [r for r in wh.read("runs").to_pylist() if r["job"] == "curate"][-1]
+    assert '"protocol": "sciir"' in run["params"] and '"temperature": 0.5' in run["params"]
+
+    wh.open("panel_annotations").delete("true")
+    with FakeOpenAI(FakeConfig(seed=7, log_text=True)) as server:
+        cfg = CurateConfig(vision=_settings(server.url), protocol="strict-index")
+        run_curate(wh, ["annotate"], cfg=cfg, progress=False)
+        log = list(server.log)
+    assert {e["temperature"] for e in log} == {0.0}
+    assert all("Body excerpt:" in e["text"] for e in log if e["schema_name"] == "reasoning")
+    assert not any("Article title:" in e["text"] for e in log if e["schema_name"] == "sci_rcot")
+    assert not any("visualization" in e["text"] for e in log if e["schema_name"] == "abstract_prompt")
+    versions = set(wh.read("panel_annotations", ["annotate_prompt_version"]).column(0).to_pylist())
+    assert versions == {"annotate-v2:strict-index"}
+
+
+def test_body_context_whole_or_citing_sentences_first():
+    from sciir_dist.stages.annotate import body_context, body_excerpt
+
+    body = "Intro sentence one. " * 10 + "As Fig. 2 shows, the pump moves ions. " + "Filler text here. " * 10
+    assert body_context(body, "Figure 2", limit=10_000) == body
+    short = body_context(body, "Figure 2", limit=120)
+    assert short.startswith("As Fig. 2 shows") and len(short) <= 120 and "Intro sentence one." in short
+    assert body_excerpt(body, "Fig. 2") == "As Fig. 2 shows, the pump moves ions."
+    assert body_context(None, "Fig. 1") is None
 
 
 def test_annotation_rule_violations_are_reasked_then_rejected(warehouse_copy, ray_local):

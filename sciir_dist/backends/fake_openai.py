@@ -79,6 +79,7 @@ class FakeConfig:
     seed: int = 0
     faults: list[Fault] = field(default_factory=list)
     judge: FaithfulJudge | None = None
+    log_text: bool = False  # also log each request's message text (what the model was shown)
 
 
 _SHOWN_CATEGORY = re.compile(r'"category"\s*:\s*"([A-Za-z]+)"')
@@ -268,6 +269,8 @@ class FakeOpenAI:
         entry = {"key": key, "try": tries, "t": time.time(), "model": body.get("model"),
                  "messages": len(body.get("messages") or []),
                  "auth": request.headers.get("Authorization"), **request_settings(body)}
+        if self.config.log_text:
+            entry["text"] = text
         self.log.append(entry)
         async with self._sem:
             self.in_flight += 1

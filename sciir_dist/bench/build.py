@@ -8,13 +8,16 @@ panels are not used). Within each group, three successive filters keep
 items inside [Q1 - 1, Q3 + 1] of term_count, then of the number of
 rendered_text strings, then of retained_text strings; the group's median
 term_count splits it (below: IR with the abstract prompt; at or above: IF
-with the Sci-RCoT); each group is capped at N by seeded sampling. Selected
+with the Sci-RCoT); then N IF and N IR per group are drawn by seeded
+sampling (``--per-split``, 100 as in the published release), and a group
+with fewer is reported, never padded from elsewhere. Selected
 panels are recorded as ``bench_samples.source``: training excludes them, and
 `dedup` marks their near-duplicates ``bench_leak``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -26,7 +29,8 @@ from sciir_dist.bench.samples import group_of, sample_id
 from sciir_dist.sql import is_in
 from sciir_dist.warehouse import Warehouse
 
-DEFAULT_CAP = 200
+DEFAULT_PER_SPLIT = 100  # the published release: 100 IF + 100 IR per group
+MODES = ("IF", "IR")
 MIN_TERMS = 3  # term_count must exceed this
 
 
@@ -36,15 +40,22 @@ def iqr_keep(values: pd.Series) -> pd.Series:
     return values.between(q1 - 1, q3 + 1)
 
 
-def select(candidates: pd.DataFrame, cap: int = DEFAULT_CAP, seed: int = 0) -> pd.DataFrame:
+def _seed_of(seed: int, group: str, mode: str) -> int:
+    """One stream per (group, mode): the draw in one does not depend on the
+    candidates of another."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{group}:{mode}".encode()).digest()[:8], "little")
+
+
+def select(candidates: pd.DataFrame, per_split: int = DEFAULT_PER_SPLIT, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """candidates: panel_id, reasoning (dict), term_count, rendered_text,
-    retained_text. Returns the selection with group and mode."""
+    retained_text. Returns (the selection with group and mode, {"<mode>/<group>":
+    count} of the splits that had fewer than ``per_split`` items)."""
     c = candidates.copy()
     c["group"] = [group_of([t for t in TRACKS if (r or {}).get(t) and r[t].get("terms")]) for r in c["reasoning"]]
     c = c[(c["term_count"] > MIN_TERMS) & c["group"].notna()]
     c["n_rendered"] = c["rendered_text"].map(lambda v: len(v) if v is not None else 0)
     c["n_retained"] = c["retained_text"].map(lambda v: len(v) if v is not None else 0)
-    picked = []
+    picked, short = [], {}
     for group, g in c.sort_values("panel_id").groupby("group", sort=True):
         for col in ("term_count", "n_rendered", "n_retained"):
             g = g[iqr_keep(g[col])]
@@ -52,13 +63,17 @@ def select(candidates: pd.DataFrame, cap: int = DEFAULT_CAP, seed: int = 0) -> p
             continue
         median = g["term_count"].median()
         g = g.assign(mode=np.where(g["term_count"] < median, "IR", "IF"))
-        if len(g) > cap:
-            rng = np.random.default_rng(seed)
-            g = g.iloc[np.sort(rng.choice(len(g), size=cap, replace=False))]
-        picked.append(g)
+        for mode in MODES:
+            part = g[g["mode"] == mode]
+            if len(part) < per_split:
+                short[f"{mode}/{group}"] = len(part)
+            else:
+                rng = np.random.default_rng(_seed_of(seed, str(group), mode))
+                part = part.iloc[np.sort(rng.choice(len(part), size=per_split, replace=False))]
+            picked.append(part)
     if not picked:
-        return c.head(0).assign(mode=pd.Series(dtype=str))
-    return pd.concat(picked, ignore_index=True)
+        return c.head(0).assign(mode=pd.Series(dtype=str)), short
+    return pd.concat(picked, ignore_index=True), short
 
 
 def candidates(wh: Warehouse) -> pd.DataFrame:
@@ -73,8 +88,10 @@ def candidates(wh: Warehouse) -> pd.DataFrame:
     return ann
 
 
-def build(wh: Warehouse, cap: int = DEFAULT_CAP, seed: int = 0, replace: bool = False) -> dict:
-    chosen = select(candidates(wh), cap, seed)
+def build(wh: Warehouse, per_split: int = DEFAULT_PER_SPLIT, seed: int = 0, replace: bool = False) -> dict:
+    if per_split < 1:
+        raise ValueError(f"--per-split must be at least 1, got {per_split}")
+    chosen, short = select(candidates(wh), per_split, seed)
     rows = []
     for r in chosen.to_dict("records"):
         sid = sample_id(r["mode"], r["group"], f"{r['panel_id']}.png")
@@ -104,4 +121,4 @@ def build(wh: Warehouse, cap: int = DEFAULT_CAP, seed: int = 0, replace: bool = 
             wh.open("bench_questions").delete(is_in("sample_id", stale))
     counts = chosen.groupby(["mode", "group"]).size().to_dict() if len(chosen) else {}
     return {"selected": table.num_rows, "dropped": len(stale),
-            "by_mode_group": {f"{m}/{g}": int(n) for (m, g), n in counts.items()}}
+            "by_mode_group": {f"{m}/{g}": int(n) for (m, g), n in counts.items()}, "short": short}

@@ -21,6 +21,8 @@ RetryOpt = Annotated[bool, typer.Option(help="Also redo items that failed before
 ProgressOpt = Annotated[bool, typer.Option(help="Show progress bars.")]
 JudgeOpt = Annotated[Optional[str], typer.Option(help="Score verdicts of this judge (e.g. ocr, vlm:<model>).")]
 JudgeVersionOpt = Annotated[Optional[str], typer.Option(help="... and this judge prompt version.")]
+BootstrapOpt = Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs.")]
+BootstrapSeedOpt = Annotated[int, typer.Option(help="Bootstrap seed.")]
 
 
 def _fail(exc: Exception):
@@ -42,30 +44,36 @@ def load(path: Annotated[Path, typer.Argument(help="The release folder (<mode>/<
 
 
 @bench.command()
-def build(data: DataOpt, cap: Annotated[int, typer.Option(help="Samples per group at most.")] = 200,
+def build(data: DataOpt,
+          per_split: Annotated[int, typer.Option(help="Samples per mode (IF, IR) and group, as the published "
+                                                     "release's 100.")] = 100,
           seed: Annotated[int, typer.Option(help="Seed of the per-group sampling.")] = 0,
           replace: Annotated[bool, typer.Option(help="Drop built samples the new selection leaves out.")] = False,
           storage_option: StorageOpt = None) -> None:
-    """Select a benchmark from curated panels by the paper's protocol."""
+    """Select a benchmark from curated panels by the paper's protocol: N IF + N IR per group."""
     from sciir_dist.bench.build import build as run
 
     try:
-        res = run(warehouse(data, storage_option), cap=cap, seed=seed, replace=replace)
+        res = run(warehouse(data, storage_option), per_split=per_split, seed=seed, replace=replace)
     except ValueError as exc:
         _fail(exc)
     console.print(f"selected {res['selected']} samples ({res['dropped']} dropped): {res['by_mode_group']}")
+    for split, n in sorted(res["short"].items()):
+        console.print(f"[yellow]{split}: only {n} candidate(s) after the filters, fewer than --per-split {per_split}[/]")
 
 
 @bench.command()
 def checklist(data: DataOpt, text_url: UrlOpt = None, text_model: ModelOpt = None,
+              model_config: ModelConfigOpt = None, set_: SetOpt = None,
               address: AddressOpt = None, retry_rejects: RetryOpt = False, progress: ProgressOpt = True,
               storage_option: StorageOpt = None) -> None:
     """Atomic checklists (text model, or offline templates) for samples without questions."""
     from sciir_dist.bench.checklist import run_checklist
 
     wh = warehouse(data, storage_option)
+    text = endpoint(wh, text_url, text_model, "text", role=model_settings(model_config, set_).role("text"))
     try:
-        run_checklist(wh, endpoint(wh, text_url, text_model, "text"), address=address, retry_rejects=retry_rejects,
+        run_checklist(wh, text, address=address, retry_rejects=retry_rejects,
                       progress=progress).render(console)
     except ValueError as exc:
         _fail(exc)
@@ -134,8 +142,7 @@ def score(data: DataOpt,
           protocol: Annotated[Optional[str], typer.Option(help="Only verdicts made under this protocol (sciir, strict-index).")] = None,
           models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: all).")] = None,
           exclude_unjudged: Annotated[bool, typer.Option(help="Leave abstained/unjudged questions out of the veto.")] = False,
-          bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs.")] = 1000,
-          seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+          bootstrap: BootstrapOpt = 1000, seed: BootstrapSeedOpt = 0,
           out: Annotated[Optional[str], typer.Option(help="Report folder or URI (default: <data>/reports/<judge>).")] = None,
           json_out: Annotated[bool, typer.Option("--json", help="Print all figures as JSON.")] = False,
           storage_option: StorageOpt = None) -> None:
@@ -166,15 +173,23 @@ def score(data: DataOpt,
 @bench.command()
 def correlate(data: DataOpt, human: Annotated[Path, typer.Option(help="CSV with sample_id, rating (and optionally model).")],
               model: Annotated[Optional[str], typer.Option(help="The model the ratings are about.")] = None,
+              per_sample: Annotated[str, typer.Option(
+                  help="A sample's score: passrate (share of its questions answered yes, the paper's appendix G) "
+                       "or veto (mean of its per-category veto values).")] = "passrate",
               judge: JudgeOpt = None, judge_version: JudgeVersionOpt = None,
+              bootstrap: BootstrapOpt = 1000, seed: BootstrapSeedOpt = 0,
               storage_option: StorageOpt = None) -> None:
-    """Pearson r, Kendall tau and Spearman rho of per-sample scores against human ratings."""
-    from sciir_dist.bench.correlate import correlate as run
+    """Pearson r, Kendall tau and Spearman rho (with bootstrap 95 % CIs) of per-sample scores against human ratings."""
+    from sciir_dist.bench.correlate import PerSample, correlate as run
     from sciir_dist.bench.score import ScoreOptions
 
     try:
-        res = run(warehouse(data, storage_option), str(human), ScoreOptions(judge=judge, prompt_version=judge_version),
-                  model)
+        how = PerSample(per_sample)
+    except ValueError:
+        raise typer.BadParameter(f"--per-sample takes passrate or veto, not {per_sample!r}") from None
+    try:
+        res = run(warehouse(data, storage_option), str(human),
+                  ScoreOptions(judge=judge, prompt_version=judge_version, bootstrap=bootstrap, seed=seed), model, how)
     except ValueError as exc:
         _fail(exc)
     import pyarrow as pa

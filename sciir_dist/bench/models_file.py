@@ -27,7 +27,7 @@ settings per role and per annotation call, each a
 
 ``--set SECTION.KEY=VALUE`` (e.g. ``--set calls.abstract.temperature=0.5``)
 overrides the file. A call's settings lie over its role's
-(``CALL_ROLES``), which lie over the command's flags.
+(``sciir_dist.prompts.annotate.CALL_ROLES``), which lie over the command's flags.
 """
 
 from __future__ import annotations
@@ -44,8 +44,6 @@ from sciir_dist.backends.openai import CallSettings
 
 Role = Literal["vision", "text", "judge"]
 Call = Literal["reasoning", "sci_rcot", "abstract"]
-#: the role each annotation call belongs to (and whose settings it starts from)
-CALL_ROLES: dict[str, str] = {"reasoning": "vision", "sci_rcot": "vision", "abstract": "text"}
 
 
 class ModelSpec(BaseModel):

@@ -47,7 +47,26 @@ def markdown(results: pd.DataFrame, meta: dict, with_ci: bool = False) -> str:
                   f"{meta['samples']} samples, {meta['questions']} questions; accuracy in %, veto per category; "
                   f"95 % bootstrap CIs over samples ({meta['bootstrap']} resamples, seed {meta['seed']}).",
               f"Judged coverage (yes/no among questions of existing generations): {cov_line}."]
-    return "\n".join(lines) + "\n"
+    note = not_available_note(results, meta)
+    return "\n".join(lines + ([note] if note else [])) + "\n"
+
+
+def not_available_note(results: pd.DataFrame, meta: dict) -> str | None:
+    """Why a cell reads n/a, and how to fill it: a category whose questions the
+    judge never answered yes/no has no accuracy (zero would be a lie), and Final
+    needs all four categories."""
+    cats = results[(results["split"] == "Avg") & (results["group"] == "all") & (results["category"] != "Final")]
+    unjudged = sorted(set(cats.loc[cats["accuracy"].isna(), "category"]), key=COLUMNS.index)
+    if not unjudged:
+        return None
+    why = (f"The judge `{meta['judge']}` answered no {', '.join(unjudged)} question (it abstained or was not run), "
+           f"so {'those cells read' if len(unjudged) > 1 else 'that cell reads'} n/a and Final, the mean of all four "
+           f"categories, is n/a too.")
+    if meta["judge"] == "ocr":
+        why += (" The offline OCR judge can only check rendered text; it abstains on every visual question "
+                "(ScientificLaw, EntityStructure, ScientificProcess) rather than guess.")
+    return (f"{why} For the full table, judge with a VLM and score its verdicts: `sciir bench judge --data ROOT "
+            f"--vlm-url URL --vlm-model MODEL` then `sciir bench score --data ROOT --judge vlm:MODEL`.")
 
 
 def chart_png(results: pd.DataFrame) -> bytes:

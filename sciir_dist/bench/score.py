@@ -72,10 +72,11 @@ def pick_verdicts(verdicts: pd.DataFrame, opts: ScoreOptions) -> tuple[pd.DataFr
     return v, combos[0][0], combos[0][1]
 
 
-def per_sample(samples: pd.DataFrame, questions: pd.DataFrame, generations: pd.DataFrame,
-               verdicts: pd.DataFrame, exclude_unjudged: bool) -> pd.DataFrame:
-    """V(i, c) per model: columns model, sample_id, category, v (mean over
-    seeds), judged, asked (question-trials answered yes/no, and all)."""
+def question_trials(samples: pd.DataFrame, questions: pd.DataFrame, generations: pd.DataFrame,
+                    verdicts: pd.DataFrame, exclude_unjudged: bool) -> pd.DataFrame:
+    """One row per (model, sample, seed, question): ``yes`` (a successful
+    generation answered yes), ``judged`` (answered yes/no), ``asked`` (the
+    generation exists). A missing or failed generation is a trial that fails."""
     models = sorted(generations["model"].unique())
     trials = []
     for m in models:
@@ -94,8 +95,14 @@ def per_sample(samples: pd.DataFrame, questions: pd.DataFrame, generations: pd.D
     rows["yes"] = rows["ok"] & (rows["answer"] == "yes")
     rows["judged"] = rows["ok"] & judged
     rows["asked"] = rows["ok"]
-    if exclude_unjudged:
-        rows = rows[~rows["ok"] | judged]
+    return rows[~rows["ok"] | judged] if exclude_unjudged else rows
+
+
+def per_sample(samples: pd.DataFrame, questions: pd.DataFrame, generations: pd.DataFrame,
+               verdicts: pd.DataFrame, exclude_unjudged: bool) -> pd.DataFrame:
+    """V(i, c) per model: columns model, sample_id, category, v (mean over
+    seeds), judged, asked (question-trials answered yes/no, and all)."""
+    rows = question_trials(samples, questions, generations, verdicts, exclude_unjudged)
     trial = rows.groupby(["model", "sample_id", "seed", "category"], sort=False).agg(
         v=("yes", "all"), judged=("judged", "sum"), asked=("asked", "sum")).reset_index()
     out = trial.groupby(["model", "sample_id", "category"], sort=False).agg(

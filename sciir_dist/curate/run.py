@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from sciir_dist.backends.openai import EndpointSettings
+from sciir_dist.backends.openai import CallSettings, EndpointSettings
 from sciir_dist.engines.ray import start_counter
 from sciir_dist.progress import Summary
+from sciir_dist.prompts.protocol import DEFAULT as DEFAULT_PROTOCOL
 from sciir_dist.runner import run_job
 from sciir_dist.stages.base import GlobalStage, Stage
 from sciir_dist.stages.annotate import AnnotateStage
@@ -34,6 +35,8 @@ class CurateConfig:
     dedup_k: int = DEDUP_K
     dedup_cosine: float | None = None  # None: the embedding model's default
     tau: int = TAU
+    protocol: str = DEFAULT_PROTOCOL  # what the annotation calls see and their temperatures
+    calls: dict[str, CallSettings] = field(default_factory=dict)  # per annotation call: reasoning, sci_rcot, abstract
 
 
 #: every stage, in pipeline order
@@ -44,7 +47,7 @@ STAGES: dict[str, Callable[[CurateConfig], Stage | GlobalStage]] = {
     "filter": lambda cfg: FilterStage(cfg.vision),
     "discipline": lambda cfg: DisciplineStage(cfg.text),
     "classify": lambda cfg: ClassifyStage(cfg.vision, cfg.tau),
-    "annotate": lambda cfg: AnnotateStage(cfg.vision, cfg.text),
+    "annotate": lambda cfg: AnnotateStage(cfg.vision, cfg.text, cfg.protocol, cfg.calls),
 }
 
 
@@ -67,7 +70,8 @@ def run_curate(wh: Warehouse, stages: list[str], *, cfg: CurateConfig = CurateCo
         return [functools.partial(STAGES[name], shared) for name in stages], counters
 
     params = dict(params or {}, stages=stages, vision=cfg.vision.__dict__ if cfg.vision else "offline",
-                  text=cfg.text.__dict__ if cfg.text else "offline", clip=cfg.clip.__dict__ if cfg.clip else "offline")
+                  text=cfg.text.__dict__ if cfg.text else "offline", clip=cfg.clip.__dict__ if cfg.clip else "offline",
+                  protocol=cfg.protocol, calls={k: v.set_fields() for k, v in cfg.calls.items()})
     return run_job(wh, "curate", factories, address=address, retry_rejects=retry_rejects, commit_every=commit_every,
                    batch_size=batch_size, params=params, progress=progress, read_tables=("panels",))
 

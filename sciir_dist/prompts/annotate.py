@@ -1,12 +1,33 @@
 """Sci-RCoT annotation prompts (SPEC §4 step 7): (a) reasoning extraction,
 (b) the Sci-RCoT scene description, (c) the abstract prompt. One version for
-the three, stored with every annotation."""
+the three, stored with every annotation together with the protocol
+(``annotate-v2:sciir``).
+
+What each call sees depends on the protocol (issue 13):
+
+- ``sciir`` (the paper's): (a) the article body as context, (b) the image,
+  article title, figure caption and the reasoning, (c) the reasoning's terms
+  and visualizations, the Sci-RCoT and its rendered-text candidates; sampled
+  at temperatures 0.1, 0.3, 0.3.
+- ``strict-index``: (a) an excerpt of the body citing the figure, (b) the
+  image and reasoning, (c) the Sci-RCoT and the terms; temperature 0
+  everywhere (cheaper, repeatable).
+"""
 
 from __future__ import annotations
 
 import json
 
-VERSION = "annotate-v1"
+from sciir_dist.prompts.protocol import SCIIR, STRICT_INDEX
+
+VERSION = "annotate-v2"
+#: the model role each call belongs to (its settings start from that role's)
+CALL_ROLES: dict[str, str] = {"reasoning": "vision", "sci_rcot": "vision", "abstract": "text"}
+#: sampling temperature per call when neither flags nor the model config set one
+TEMPERATURES: dict[str, dict[str, float]] = {
+    SCIIR: {"reasoning": 0.1, "sci_rcot": 0.3, "abstract": 0.3},
+    STRICT_INDEX: {"reasoning": 0.0, "sci_rcot": 0.0, "abstract": 0.0},
+}
 
 TRACK_MEANING = {
     "EntityStructure": "the entities and structures: components, parts and their arrangement",
@@ -51,13 +72,23 @@ def reasoning_messages(image_data_url: str, labels: list[str], context: dict) ->
     return [{"role": "system", "content": REASONING_SYSTEM.format(tracks=tracks)}, {"role": "user", "content": user}]
 
 
-def sci_rcot_messages(image_data_url: str, reasoning: dict) -> list[dict]:
-    user = [{"type": "text", "text": "Reasoning to cover:\n" + json.dumps(reasoning, ensure_ascii=False, indent=1)},
-            {"type": "image_url", "image_url": {"url": image_data_url}}]
+def sci_rcot_messages(image_data_url: str, reasoning: dict, protocol: str,
+                      article_title: str | None = None, caption: str | None = None) -> list[dict]:
+    text = "Reasoning to cover:\n" + json.dumps(reasoning, ensure_ascii=False, indent=1)
+    if protocol == SCIIR:
+        context = "\n".join(f"{k}: {v}" for k, v in (("Article title", article_title), ("Figure caption", caption)) if v)
+        text = (f"Context:\n{context}\n\n" if context else "") + text
+    user = [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": image_data_url}}]
     return [{"role": "system", "content": SCI_RCOT_SYSTEM}, {"role": "user", "content": user}]
 
 
-def abstract_messages(sci_rcot: str, reasoning: dict) -> list[dict]:
-    user = (f"Detailed prompt:\n{sci_rcot}\n\nTerms behind its visual descriptions:\n"
-            + json.dumps({t: r["terms"] for t, r in reasoning.items() if r}, ensure_ascii=False))
+def abstract_messages(sci_rcot: str, reasoning: dict, protocol: str, rendered_text: list[str] | None = None) -> list[dict]:
+    if protocol == SCIIR:
+        user = (f"Detailed prompt:\n{sci_rcot}\n\nReasoning behind it (terms and how each is drawn):\n"
+                + json.dumps({t: r for t, r in reasoning.items() if r}, ensure_ascii=False, indent=1)
+                + "\n\nText the detailed prompt asks to render (candidates to keep):\n"
+                + json.dumps(list(rendered_text or []), ensure_ascii=False))
+    else:
+        user = (f"Detailed prompt:\n{sci_rcot}\n\nTerms behind its visual descriptions:\n"
+                + json.dumps({t: r["terms"] for t, r in reasoning.items() if r}, ensure_ascii=False))
     return [{"role": "system", "content": ABSTRACT_SYSTEM}, {"role": "user", "content": user}]

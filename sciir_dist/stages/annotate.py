@@ -3,7 +3,11 @@ step 7).
 
 (a) reasoning extraction (vision model: image + article and figure context
 + labels), (b) the Sci-RCoT scene description (vision model: image +
-reasoning), (c) the abstract prompt (text model). Every answer is checked
+reasoning, and under the paper's protocol the article title and caption),
+(c) the abstract prompt (text model). What each call sees and its sampling
+settings follow the protocol (``sciir_dist.prompts.annotate``); each call's
+endpoint, model, temperature, max tokens and image detail can be set on its
+own (``[calls.<call>]`` of the model config). Every answer is checked
 against its JSON Schema and the annotation rules; a broken answer is re-asked
 (bounded, by the client), and a panel whose answers stay broken gets a
 ``annotation_invalid`` reject, never a half-valid row.
@@ -23,14 +27,18 @@ import pyarrow as pa
 
 from schemas.outputs import load
 from schemas.tables import PANEL_ANNOTATIONS, TRACKS
-from sciir_dist.backends.openai import EndpointSettings, VLMError
+from sciir_dist.backends.openai import CallSettings, EndpointSettings, VLMError
 from sciir_dist.prompts import annotate as prompt
+from sciir_dist.prompts.protocol import DEFAULT as DEFAULT_PROTOCOL, SCIIR, check as check_protocol, versioned
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
 from sciir_dist.backends.ocr import read_lines
 from sciir_dist.stages.vlm import Clients, data_url, run_each
 
 OFFLINE_VERSION = "annotate-offline-v1"
-BODY_EXCERPT_CHARS = 1500
+BODY_EXCERPT_CHARS = 1500  # strict-index: the sentences citing the figure
+#: sciir: the whole body, bounded so that one long article (a review, a thesis) cannot overflow
+#: a 32k-token context; longer bodies keep the sentences citing the figure first, then the start
+BODY_CHARS = 60_000
 #: answer problems that are the model's content (re-asked, then annotation_invalid);
 #: the other VLMError kinds are transport failures (vlm_error:<kind>)
 CONTENT_ERRORS = {"schema_invalid", "invalid"}
@@ -77,17 +85,31 @@ def term_count(reasoning: dict) -> int:
     return sum(len(r["terms"]) for r in reasoning.values() if r)
 
 
+def _citing(body: str, figure_label: str | None) -> str:
+    """The body's sentences that cite the figure (e.g. "Fig. 2"), joined."""
+    num = re.search(r"\d+", figure_label or "")
+    if not num:
+        return ""
+    cite = re.compile(rf"\b(?:Fig\.?|Figure|Figs\.?)\s*{num.group()}(?!\d)", re.I)
+    return " ".join(s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", body) if cite.search(s))
+
+
 def body_excerpt(body: str | None, figure_label: str | None, limit: int = BODY_EXCERPT_CHARS) -> str | None:
-    """Sentences that cite the figure (e.g. "Fig. 2"), else the body's start."""
+    """Sentences that cite the figure, else the body's start."""
     if not body:
         return None
-    num = re.search(r"\d+", figure_label or "")
-    if num:
-        cite = re.compile(rf"\b(?:Fig\.?|Figure|Figs\.?)\s*{num.group()}(?!\d)", re.I)
-        hits = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", body) if cite.search(s)]
-        if hits:
-            return " ".join(hits)[:limit]
-    return body[:limit]
+    return (_citing(body, figure_label) or body)[:limit]
+
+
+def body_context(body: str | None, figure_label: str | None, limit: int = BODY_CHARS) -> str | None:
+    """The article body as the paper's reasoning call sees it: all of it, or
+    for a body over ``limit`` the sentences citing the figure, then as much of
+    the body's start as fits."""
+    if not body or len(body) <= limit:
+        return body or None
+    cited = _citing(body, figure_label)[:limit]
+    room = limit - len(cited) - 2
+    return f"{cited}\n\n{body[:room]}" if cited and room > 0 else (cited or body[:limit])
 
 
 # -- offline builder --------------------------------------------------------
@@ -176,9 +198,12 @@ class AnnotateStage(Stage):
     }
     requires = {"panel_classify": "NOT low_reasoning"}
 
-    def __init__(self, vision: EndpointSettings | None = None, text: EndpointSettings | None = None) -> None:
+    def __init__(self, vision: EndpointSettings | None = None, text: EndpointSettings | None = None,
+                 protocol: str = DEFAULT_PROTOCOL, calls: dict[str, CallSettings] | None = None) -> None:
+        self.protocol = check_protocol(protocol)
         self.vision = vision
         self.text = text or vision
+        self.calls = call_endpoints(self.vision, self.text, self.protocol, calls or {})
         self.resources = Resources(num_cpus=1, batch_size=128 if vision else 32)
 
     def process(self, batch: pa.Table) -> StageResult:
@@ -187,8 +212,9 @@ class AnnotateStage(Stage):
             results = {r["panel_id"]: self._offline(r) for r in rows}
             meta = ("offline", None, None, OFFLINE_VERSION)
         else:
-            results = run_each({"vision": self.vision, "text": self.text}, {r["panel_id"]: self._job(r) for r in rows})
-            meta = ("openai", self.vision.model, self.text.model, prompt.VERSION)
+            results = run_each(self.calls, {r["panel_id"]: self._job(r) for r in rows})
+            meta = ("openai", self.calls["reasoning"].model, self.calls["abstract"].model,
+                    versioned(prompt.VERSION, self.protocol))
         out, rejects = [], []
         for pid, res in results.items():
             if isinstance(res, VLMError):
@@ -210,26 +236,40 @@ class AnnotateStage(Stage):
     def _job(self, r: dict):
         labels = [t for t in TRACKS if t in (r["labels"] or [])]
         url = data_url(r["image"])
+        body = (("Article body", body_context(r.get("body"), r.get("figure_label"))) if self.protocol == SCIIR
+                else ("Body excerpt", body_excerpt(r.get("body"), r.get("figure_label"))))
         context = {
             "Article title": r.get("article_title"), "Subjects": "; ".join(r.get("subjects") or []),
-            "Abstract": r.get("abstract"), "Body excerpt": body_excerpt(r.get("body"), r.get("figure_label")),
+            "Abstract": r.get("abstract"), body[0]: body[1],
             "Figure title": r.get("figure_title"), "Figure caption": r.get("caption"),
             "Panel sub-caption": r.get("sub_caption"),
         }
+        protocol = self.protocol
 
         async def job(clients: Clients):
-            a = await clients["vision"].chat_json(prompt.reasoning_messages(url, labels, context),
-                                                  reasoning_schema(labels), "reasoning",
-                                                  lambda d: check_reasoning(d, labels))
+            a = await clients["reasoning"].chat_json(prompt.reasoning_messages(url, labels, context),
+                                                     reasoning_schema(labels), "reasoning",
+                                                     lambda d: check_reasoning(d, labels))
             reasoning = {t: a.data.get(t) for t in TRACKS}
-            b = await clients["vision"].chat_json(prompt.sci_rcot_messages(url, reasoning), load("sci_rcot"), "sci_rcot",
-                                                  lambda d: check_quoted(d["sci_rcot"], d["rendered_text"], "rendered_text"))
-            c = await clients["text"].chat_json(prompt.abstract_messages(b.data["sci_rcot"], reasoning),
-                                                load("abstract_prompt"), "abstract_prompt",
-                                                lambda d: check_quoted(d["abstract_prompt"], d["retained_text"], "retained_text"))
+            b = await clients["sci_rcot"].chat_json(
+                prompt.sci_rcot_messages(url, reasoning, protocol, r.get("article_title"), r.get("caption")),
+                load("sci_rcot"), "sci_rcot", lambda d: check_quoted(d["sci_rcot"], d["rendered_text"], "rendered_text"))
+            c = await clients["abstract"].chat_json(
+                prompt.abstract_messages(b.data["sci_rcot"], reasoning, protocol, b.data["rendered_text"]),
+                load("abstract_prompt"), "abstract_prompt",
+                lambda d: check_quoted(d["abstract_prompt"], d["retained_text"], "retained_text"))
             return reasoning, b.data, c.data
 
         return job
+
+
+def call_endpoints(vision: EndpointSettings | None, text: EndpointSettings | None, protocol: str,
+                   calls: dict[str, CallSettings]) -> dict[str, EndpointSettings | None]:
+    """Each call's endpoint: its own settings over its role's endpoint, the
+    protocol's temperature where neither sets one."""
+    roles = {"vision": vision, "text": text or vision}
+    return {call: calls.get(call, CallSettings()).apply(roles[role], temperature=prompt.TEMPERATURES[protocol][call])
+            for call, role in prompt.CALL_ROLES.items()}
 
 
 def _row(pid: str, reasoning: dict, sci: dict, abstract: dict, backend: str, vision_model: str | None,

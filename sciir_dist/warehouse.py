@@ -3,11 +3,17 @@
 Workers (Spark tasks, Ray actors, or the local engine) call
 :func:`write_fragments`, which writes data files but commits nothing and
 returns JSON fragment metadata. The driver then calls
-:meth:`Warehouse.commit_upsert` once per table per run: rows whose key is
-being rewritten get deletion vectors and the new fragments are added, in a
+:meth:`Warehouse.commit_upsert` once per table per checkpoint: rows whose key
+is being rewritten get deletion vectors and the new fragments are added, in a
 single Lance transaction. A killed run therefore leaves at most orphan data
 files, never half a table, and re-running replaces rows instead of adding
 duplicates.
+
+A commit costs what it changes, not what the table holds: the rows to replace
+are found through BTREE scalar indexes on the key columns (created once a
+table is big enough to need them, kept current with ``optimize_indices``) and
+deleted by row address in the fragments that hold them; a table that has
+piled up many small fragments (one per actor batch) is compacted.
 """
 
 from __future__ import annotations
@@ -33,6 +39,15 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("LANCE_LOG", "error")
 
 COMMIT_RETRIES = 8
+#: below this many rows (and fragments) a key lookup scans the column; above, a BTREE index answers it
+INDEX_MIN_ROWS = 20_000
+INDEX_MIN_FRAGMENTS = 64
+#: values per lookup filter: keeps every IN list bounded whatever a commit replaces
+LOOKUP_CHUNK = 2_000
+#: compaction starts when a table holds this many fragments smaller than the target
+COMPACT_SMALL_FRAGMENTS = 128
+COMPACT_TARGET_ROWS = 64 * 1024
+COMPACT_MAX_BYTES = 512 * 1024 * 1024  # panels carry 1024 x 1024 PNGs: bound the file, not only the rows
 
 
 @dataclass(frozen=True)
@@ -142,8 +157,10 @@ class Warehouse:
         fragments: list[str],
         *,
         replace_keys: dict[str, list[str]] | None = None,
+        maintain: bool = True,
     ) -> int | None:
-        """Commit worker-written fragments in one transaction.
+        """Commit worker-written fragments in one transaction (then
+        :meth:`maintain` the table unless told not to).
 
         ``replace_keys`` maps a column to values whose existing rows are
         superseded by this commit (by default the table key of the new rows
@@ -172,14 +189,38 @@ class Warehouse:
                     op = lance.LanceOperation.Update(
                         removed_fragment_ids=removed, updated_fragments=updated, new_fragments=frags
                     )
-                return lance.LanceDataset.commit(uri, op, read_version=ds.version, storage_options=so).version
+                version = lance.LanceDataset.commit(uri, op, read_version=ds.version, storage_options=so).version
+                break
             except Exception as exc:  # noqa: BLE001 - lance raises several types for conflicts
                 if not _is_conflict(exc) or attempt == COMMIT_RETRIES - 1:
                     raise
                 delay = min(5.0, 0.1 * 2**attempt) * (0.5 + random.random())
                 log.warning("commit conflict on %s (attempt %d), re-planning: %s", table, attempt + 1, exc)
                 time.sleep(delay)
-        raise RuntimeError("unreachable")
+        return (self.maintain(table, list(replace_keys)) if maintain else None) or version
+
+    def maintain(self, table: str, key_columns: Iterable[str] = ()) -> int | None:
+        """Keep lookups and scans cheap as a table grows: BTREE indexes on the
+        columns commits look rows up by (created past ``INDEX_MIN_ROWS``, then
+        brought up to date with the new fragments), and compaction once many
+        small fragments accumulated. Best effort: a concurrent writer's commit
+        wins, and the next commit tries again. Returns the new version, if any."""
+        ds = self.open(table)
+        columns = {key_of(table)} if table in TABLES else set()
+        columns |= set(key_columns)
+        try:
+            changed = _index_keys(ds, sorted(c for c in columns if c in ds.schema.names))
+            stats = ds.stats.dataset_stats()
+            if stats["num_small_files"] >= COMPACT_SMALL_FRAGMENTS:
+                ds.optimize.compact_files(target_rows_per_fragment=COMPACT_TARGET_ROWS,
+                                          max_bytes_per_file=COMPACT_MAX_BYTES, materialize_deletions=True)
+                changed = True
+        except Exception as exc:  # noqa: BLE001
+            if not _is_conflict(exc):
+                raise
+            log.info("maintenance of %s skipped (a concurrent commit won): %s", table, exc)
+            return None
+        return self.version(table) if changed else None
 
     def dedupe(self, table: str, where: str | None = None) -> int:
         """Delete all but the newest row of every key that occurs more than
@@ -233,36 +274,54 @@ def write_fragments(wh: Warehouse, table: str, data: pa.Table | Iterable[pa.Reco
         reader,
         wh.uri(table),
         schema=schema,
-        max_rows_per_file=64 * 1024,
+        max_rows_per_file=COMPACT_TARGET_ROWS,
         storage_options=wh.storage_options or None,
     )
     return [json.dumps(f.to_json()) for f in frags]
 
 
 def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
-    """Deletion vectors for rows matching ``replace_keys``; touches only the
-    fragments that actually hold such rows (found by scanning key columns)."""
+    """Deletion vectors for rows matching ``replace_keys``: their row
+    addresses come from a filtered scan (index-backed on big tables), and only
+    the fragments holding them are touched."""
     updated, removed = [], []
-    if not replace_keys:
+    addresses = [ds.to_table(columns=[], filter=is_in(c, values[i:i + LOOKUP_CHUNK]), with_row_address=True)
+                 .column("_rowaddr") for c, values in replace_keys.items() for i in range(0, len(values), LOOKUP_CHUNK)]
+    if not addresses:
         return updated, removed
-    cols = list(replace_keys)
-    value_sets = {c: pa.array(v, pa.string()) for c, v in replace_keys.items()}
-    for frag in ds.get_fragments():
-        keys = frag.to_table(columns=cols)
-        hit = None
-        for c in cols:
-            m = pc.is_in(keys.column(c), value_set=value_sets[c])
-            hit = m if hit is None else pc.or_(hit, m)
-        if hit is None or not pc.any(hit).as_py():
-            continue
-        hits = {c: sorted(set(keys.column(c).filter(pc.is_in(keys.column(c), value_set=value_sets[c])).to_pylist())) for c in cols}
-        predicate = " OR ".join(is_in(c, v) for c, v in hits.items() if v)
-        meta = frag.delete(predicate)
+    found = pc.unique(pa.chunked_array(addresses, pa.uint64()).combine_chunks())
+    fragment_of = pc.shift_right(found, 32)
+    for fid in pc.unique(fragment_of).to_pylist():
+        # one fragment holds at most COMPACT_TARGET_ROWS rows: this list is bounded too
+        rows = found.filter(pc.equal(fragment_of, fid)).to_pylist()
+        meta = ds.get_fragment(fid).delete("_rowaddr IN (" + ", ".join(map(str, rows)) + ")")
         if meta is None:
-            removed.append(frag.fragment_id)
+            removed.append(fid)
         else:
             updated.append(meta)
     return updated, removed
+
+
+def _btree_indexes(ds) -> dict[str, str]:
+    """column -> name of its BTREE index."""
+    return {d.field_names[0]: d.name for d in ds.describe_indices() if "BTree" in d.type_url and len(d.field_names) == 1}
+
+
+def _index_keys(ds, columns: list[str]) -> bool:
+    """Create missing key indexes on a big table, and fold new fragments into
+    the existing ones. True when a version was committed."""
+    indexed = _btree_indexes(ds)
+    changed = False
+    if ds.count_rows() >= INDEX_MIN_ROWS or len(ds.get_fragments()) >= INDEX_MIN_FRAGMENTS:
+        for col in (c for c in columns if c not in indexed):
+            ds.create_scalar_index(col, "BTREE")
+            changed = True
+        indexed = _btree_indexes(ds) if changed else indexed
+    stale = [n for n in indexed.values() if ds.stats.index_stats(n)["num_unindexed_fragments"]]
+    if stale:
+        ds.optimize.optimize_indices(index_names=stale)
+        changed = True
+    return changed
 
 
 def _is_conflict(exc: Exception) -> bool:

@@ -93,3 +93,53 @@ def test_a_table_from_an_older_release_gains_the_declared_columns(tmp_path):
     wh.upsert("articles", new)
     got = {r["article_id"]: r["abstracts"] for r in wh.read("articles").to_pylist()}
     assert got == {"old": None, "new": [{"type": "teaser", "text": "t"}]}
+
+
+def _hashes(keys: list[str], region: str) -> pa.Table:
+    from schemas.tables import PANEL_HASHES
+
+    return pa.Table.from_pylist([{"panel_id": k, "sha256": k, "phash": 1, "dhash": 2, "hash_region": region}
+                                 for k in keys], schema=PANEL_HASHES)
+
+
+def test_big_tables_look_keys_up_through_a_current_btree_index(tmp_path):
+    """Issue 12 item 3: past INDEX_MIN_ROWS the key column gets a BTREE index,
+    new fragments are folded into it after each commit, and a replace finds
+    its rows through it (by row address) and touches only their fragments."""
+    from sciir_dist.warehouse import INDEX_MIN_ROWS
+
+    wh = Warehouse(str(tmp_path))
+    keys = [f"p{i:06d}" for i in range(INDEX_MIN_ROWS + 500)]
+    wh.upsert("panel_hashes", _hashes(keys, "old"))
+    ds = wh.open("panel_hashes")
+    (index,) = [d for d in ds.describe_indices() if d.field_names == ["panel_id"]]
+    assert "BTree" in index.type_url
+    plan = ds.scanner(columns=[], filter="panel_id IN ('p000007')", with_row_address=True).explain_plan()
+    assert "ScalarIndexQuery" in plan
+    before = {f.fragment_id: f.count_rows() for f in ds.get_fragments()}
+
+    changed = keys[5:15] + ["new-1"]
+    wh.upsert("panel_hashes", _hashes(changed, "new"))
+    ds = wh.open("panel_hashes")
+    assert ds.count_rows() == len(keys) + 1
+    got = dict(zip(*wh.read("panel_hashes", ["panel_id", "hash_region"]).to_pydict().values()))
+    assert {k for k, v in got.items() if v == "new"} == set(changed)
+    assert ds.stats.index_stats(index.name)["num_unindexed_fragments"] == 0  # the new fragment is indexed
+    # the old fragments keep their rows except the ten replaced ones, which all sat in the first
+    after = {f.fragment_id: f.count_rows() for f in ds.get_fragments() if f.fragment_id in before}
+    assert sum(before.values()) - sum(after.values()) == 10
+
+
+def test_many_small_fragments_are_compacted_without_losing_rows(tmp_path):
+    from sciir_dist.warehouse import COMPACT_SMALL_FRAGMENTS
+
+    wh = Warehouse(str(tmp_path))
+    for i in range(COMPACT_SMALL_FRAGMENTS + 2):  # one small fragment per commit, as curation batches leave them
+        wh.upsert("panel_hashes", _hashes([f"p{i}-a", f"p{i}-b"], f"v{i}"))
+    wh.upsert("panel_hashes", _hashes(["p0-a", "p3-b"], "again"))
+    ds = wh.open("panel_hashes")
+    assert len(ds.get_fragments()) < COMPACT_SMALL_FRAGMENTS
+    table = wh.read("panel_hashes", ["panel_id", "hash_region"]).to_pylist()
+    assert len(table) == 2 * (COMPACT_SMALL_FRAGMENTS + 2) and len({r["panel_id"] for r in table}) == len(table)
+    got = {r["panel_id"]: r["hash_region"] for r in table}
+    assert got["p0-a"] == got["p3-b"] == "again" and got["p0-b"] == "v0" and got["p9-a"] == "v9"

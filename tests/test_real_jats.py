@@ -1,5 +1,5 @@
-"""Real publisher JATS (tests/data/jats: eLife, PLoS, PeerJ, BMC, TMH, RSP;
-2010-2024; provenance in its README) against an extraction written
+"""Real publisher JATS (tests/data/jats: eLife, PLoS ONE/NTD/Biology, PeerJ, BMC,
+TMH, RSP, Nature Communications, BMJ, MDPI, Frontiers; 2010-2025; provenance in its README) against an extraction written
 independently of the reader (tests/data/jats/oracle.py -> expected.json):
 DOI, title, main abstract, license and URL, every figure's caption title
 and text, and the sub-caption of every lettered panel."""

@@ -7,6 +7,13 @@ text, as the JATS reader reports ``<bold>`` runs: "<bold>A</bold>, text",
 "(<bold>B</bold>–<bold>F</bold>) text"). Markers are accepted only in
 alphabetical sequence from "a", so references back to an earlier panel ("as
 in (a)") are not mistaken for new sections.
+
+Markers usually head their text ("(A) Wild type. (B) Mutant."), but some
+publishers close each description with its marker ("wild type (A), mutant
+(B) and their overlay (C)."): when every marker but the last ends a phrase
+(a comma, semicolon, "and" or the sentence end follows it) and each panel then
+has text of its own, the text before a marker is its panel's. A list opened
+by a bracket ("(A: paw; B: mouth) of ...") ends where the bracket closes.
 """
 
 from __future__ import annotations
@@ -112,12 +119,52 @@ def parse(caption: str, bold: tuple[Bold, ...] = ()) -> tuple[str, list[Segment]
     accepted = _markers(caption, bold)
     if not accepted:
         return caption.strip(), []
+    postfix = _postfix(caption, accepted)
+    if postfix is not None:
+        return postfix
     preamble = caption[: accepted[0][0]].strip()
+    end_of_list = _bracket_close(caption, accepted)
     segments = []
     for i, (start, end, letters) in enumerate(accepted):
-        stop = accepted[i + 1][0] if i + 1 < len(accepted) else len(caption)
+        stop = accepted[i + 1][0] if i + 1 < len(accepted) else end_of_list
         segments.append(Segment(letters, _clean(caption[end:stop])))
     return preamble, segments
+
+
+#: what follows a marker that closes its description: a comma, semicolon, "and", a sentence end
+_PHRASE_END = re.compile(r"\s*(?:[,;.]|and\b|&|$)")
+_SENTENCE_END = re.compile(r"[.;:!?]\s+")
+
+
+def _postfix(caption: str, accepted: list[tuple[int, int, tuple[str, ...]]]) -> tuple[str, list[Segment]] | None:
+    """(preamble, segments) when the markers close their descriptions, else None."""
+    cores = [s + len(caption[s:e].rstrip(" \t.,:;|")) for s, e, _ in accepted]
+    if not all(_PHRASE_END.match(caption, core) for core in cores[:-1]):
+        return None
+    first = accepted[0][0]
+    starts = [m.end() for m in _SENTENCE_END.finditer(caption, 0, first)]
+    sentence = starts[-1] if starts else 0
+    texts = [caption[sentence:first]] + [caption[core:s] for core, (s, _, _) in zip(cores, accepted[1:])]
+    texts = [re.sub(r"^\s*(?:and|&)\s+", "", _clean(t)) for t in texts]
+    if not all(re.search(r"\w\w", t) for t in texts):
+        return None
+    return caption[:sentence].strip(), [Segment(letters, t) for (_, _, letters), t in zip(accepted, texts)]
+
+
+def _bracket_close(caption: str, accepted: list[tuple[int, int, tuple[str, ...]]]) -> int:
+    """Where the marker list ends: the bracket its first marker opened
+    ("(A: ...; B: ...)") closes after the last marker, else the caption's end."""
+    start, end, _ = accepted[0]
+    if "(" not in caption[start:end] or ")" in caption[start:end]:
+        return len(caption)
+    depth = 0
+    for i in range(start, len(caption)):
+        depth += {"(": 1, ")": -1}.get(caption[i], 0)
+        if depth == 0 and i >= accepted[-1][1]:
+            return i
+        if depth == 0:
+            return len(caption)  # closed before the last marker: not a bracketed list
+    return len(caption)
 
 
 def _clean(text: str) -> str:

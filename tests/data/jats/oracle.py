@@ -7,6 +7,7 @@ the project's own reader. Run ``python tests/data/jats/oracle.py`` to rewrite
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -32,6 +33,15 @@ BOLD_MARKER = re.compile(r"^\(?([A-Za-z])(?:\s*[\u2013\u2014-]\s*([A-Za-z]))?\)?
 # a plain-text panel marker: "(A)" or "(B–F)" standing on its own
 PAREN_MARKER = re.compile(r"(?:(?<=^)|(?<=[\s;:,.]))\(([A-Za-z])(?:\s*[\u2013\u2014-]\s*([A-Za-z]))?\)(?=\s|$|[,;:.])")
 # text allowed between two markers that share one description
+# a bold element listing letters that share one description: "A, B", "C, D", "D, E, F"
+BOLD_LIST = re.compile(r"^\(?([A-Za-z](?:\s*(?:,|and|&)\s*[A-Za-z])+)\)?[.,:]?$")
+LIST_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
+# end of a sentence or clause, for the description in front of a postfix marker
+SENTENCE_END = re.compile(r"[.;:](?=\s|$)")
+# what follows a marker that closes its description ("pet dogs (A), hand raising (B) and ...")
+POSTFIX_FOLLOW = re.compile(r"(?:[,;.)]|and\b|or\b|&)")
+# separators left in front of a postfix description
+POSTFIX_LEAD = re.compile(r"^(?:[\s,;)]|and\b|or\b|&)+")
 GROUP_SEP = re.compile(r"^\s*(?:,|and|&)?\s*$")
 RANGE_SEP = re.compile(r"^\s*[\u2013\u2014-]\s*$")
 
@@ -197,6 +207,16 @@ def license_info(am):
 # ---------------------------------------------------------------- abstracts
 
 
+def _without_heading(ab):
+    """The abstract without its own <title> ("Abstract"): a display heading,
+    like a label, not content (section titles inside it stay)."""
+    ab = copy.deepcopy(ab)
+    for child in list(ab):
+        if local(child) == "title":
+            ab.remove(child)
+    return ab
+
+
 def abstracts(am):
     out_main = None
     others = []
@@ -205,7 +225,7 @@ def abstracts(am):
         return out_main, others, trans
     for ab in children(am, "abstract"):
         kind = ab.get("abstract-type")
-        text = render(ab, exclude=("object-id", "label"))
+        text = render(_without_heading(ab), exclude=("object-id", "label"))
         if out_main is None and (kind is None or kind not in NON_MAIN_ABSTRACT_TYPES):
             out_main = text
         else:
@@ -229,39 +249,57 @@ def _letters(a: str, b: str | None) -> list[str]:
     return [chr(c) for c in range(ord(a), ord(b) + 1)]
 
 
+def _list_letters(body: str) -> list[str] | None:
+    """'C, D' / 'D, E, F' / 'a and b' -> ['c', 'd'] ...; None unless strictly ascending, one case."""
+    parts = [p for p in LIST_SPLIT.split(body.strip()) if p]
+    if len(parts) < 2 or any(len(p) != 1 or not p.isalpha() for p in parts):
+        return None
+    if len({p.isupper() for p in parts}) != 1:
+        return None
+    low = [p.lower() for p in parts]
+    if any(b <= a for a, b in zip(low, low[1:])):
+        return None
+    return low
+
+
 def find_markers(raw: str, bold_spans):
-    """Candidate markers as (start, end, first, last, case) in text order."""
+    """Candidate markers as (start, end, first_char, [letters]) in text order."""
     marks = []
     for s, e, t in bold_spans:
-        m = BOLD_MARKER.match(t.strip())
-        if not m:
-            continue
+        t = t.strip()
+        m = BOLD_MARKER.match(t)
+        if m:
+            first, letters = m.group(1), _letters(m.group(1), m.group(2))
+        else:
+            m = BOLD_LIST.match(t)
+            letters = _list_letters(m.group(1)) if m else None
+            if not letters:
+                continue
+            first = m.group(1).strip()[0]
         # the parentheses around a bold letter belong to the marker
         if s > 0 and raw[s - 1] == "(":
             s -= 1
         if e < len(raw) and raw[e] == ")":
             e += 1
-        marks.append((s, e, m.group(1), m.group(2)))
+        marks.append((s, e, first, letters))
     kind = "bold"
     if not marks:
         kind = "paren"
         for m in PAREN_MARKER.finditer(raw):
-            marks.append((m.start(), m.end(), m.group(1), m.group(2)))
+            marks.append((m.start(), m.end(), m.group(1), _letters(m.group(1), m.group(2))))
     marks.sort()
     return marks, (kind if marks else None)
 
 
-def panels(raw: str, bold_spans):
-    marks, kind = find_markers(raw, bold_spans)
-    if not marks:
-        return {}, None
+def _group(raw: str, marks):
+    """Accepted marker groups [start, end, letters]: one case, ascending, ranges and shared
+    descriptions merged; empty unless the set starts at A/a."""
     upper = marks[0][2].isupper()
     accepted = []  # (start, end, [letters])
     last = None
-    for s, e, a, b in marks:
-        if a.isupper() != upper:
+    for s, e, first, letters in marks:
+        if first.isupper() != upper:
             continue
-        letters = _letters(a, b)
         if last is not None and letters[0] <= last:
             continue  # a back-reference like "Similar to (B)": stays text
         accepted.append((s, e, letters))
@@ -281,15 +319,77 @@ def panels(raw: str, bold_spans):
                 groups[-1][1] = e
                 continue
         groups.append([s, e, list(letters)])
-    result = {}
+    if groups and groups[0][2][0] != "a":
+        return []  # "(n)", "(C)" alone: not a lettered panel set
+    return groups
+
+
+def _lead_start(raw: str, upto: int) -> int:
+    """Start of the sentence (clause after '.', ';' or ':') that contains position upto."""
+    start = 0
+    for m in SENTENCE_END.finditer(raw, 0, upto):
+        start = m.end()
+    return start
+
+
+def is_postfix(raw: str, groups) -> bool:
+    """Markers that close their description: 'with pet dogs (A), hand raising (B), ...'."""
+    lead = raw[_lead_start(raw, groups[0][0]):groups[0][0]]
+    if not lead.strip():
+        return False
     for i, (s, e, letters) in enumerate(groups):
-        end = groups[i + 1][0] if i + 1 < len(groups) else len(raw)
+        nxt = groups[i + 1][0] if i + 1 < len(groups) else len(raw)
+        follow = raw[e:nxt].lstrip()
+        if not follow or POSTFIX_FOLLOW.match(follow):
+            continue
+        if i == len(groups) - 1 and follow.startswith("("):
+            continue  # a closing parenthetical: "(F) (Photographers: ...)"
+        return False
+    return True
+
+
+def _enclosing_close(raw: str, groups) -> int | None:
+    """'(A: Paw demonstration; B: Mouth demonstration) of ...': the first marker opens a
+    parenthesis it does not close; the list ends at the matching ')'."""
+    s, e, _ = groups[0]
+    if not raw[s:e].startswith("(") or ")" in raw[s:e]:
+        return None
+    depth = 1
+    for i in range(e, len(raw)):
+        if raw[i] == "(":
+            depth += 1
+        elif raw[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i if i >= groups[-1][1] else None
+    return None
+
+
+def panels(raw: str, bold_spans):
+    marks, kind = find_markers(raw, bold_spans)
+    if not marks:
+        return {}, None, None
+    groups = _group(raw, marks)
+    if not groups:
+        return {}, None, None
+    result = {}
+    if is_postfix(raw, groups):
+        for i, (s, e, letters) in enumerate(groups):
+            start = groups[i - 1][1] if i else _lead_start(raw, s)
+            text = collapse(raw[start:s])
+            text = collapse(POSTFIX_LEAD.sub("", text)).rstrip(" (")
+            for letter in letters:
+                result.setdefault(letter, text)
+        return result, kind, "postfix"
+    close = _enclosing_close(raw, groups)
+    for i, (s, e, letters) in enumerate(groups):
+        end = groups[i + 1][0] if i + 1 < len(groups) else (close if close is not None else len(raw))
         text = collapse(raw[e:end])
         text = text.lstrip(" ),.:;").rstrip(" (")
         text = collapse(text)
         for letter in letters:
             result.setdefault(letter, text)
-    return result, kind
+    return result, kind, "prefix"
 
 
 # ---------------------------------------------------------------- figures
@@ -328,7 +428,7 @@ def figure(fig):
                 anc = anc.getparent()
             if not inside_caption:
                 graphics.append(d.get(XLINK))
-    pan, kind = panels(raw, spans)
+    pan, kind, style = panels(raw, spans)
     return {
         "id": fig.get("id"),
         "label": render(label[0]) if label else None,
@@ -337,6 +437,7 @@ def figure(fig):
         "graphics": graphics,
         "panels": pan,
         "panel_markers": kind,
+        "panel_style": style,
     }
 
 

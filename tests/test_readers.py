@@ -94,6 +94,15 @@ def test_third_party_markers(text, third):
         ("Two *** marks: ***p < 0.001.", 1, [(None, "Two *** marks: ***p < 0.001.")]),
         ("(a) Alpha. (b) Beta.", 3, [(None, "(a) Alpha. (b) Beta.")] * 3),  # markers do not match the panels
         ("Energy flows from a, to b and c.", 1, [(None, "Energy flows from a, to b and c.")]),
+        # markers that close their descriptions (Frontiers, Hindawi)
+        ("HPLC traces. Products with lipase PS (a), lipase AK (b), and Novozym 435 (c).", 3,
+         [("a", "Products with lipase PS"), ("b", "lipase AK"), ("c", "Novozym 435")]),
+        # ... but a list of markers heading one text is not that
+        ("(a), (b) Cells before and after. (c) Counts.", 3,
+         [("a", "Cells before and after."), ("b", "Cells before and after."), ("c", "Counts.")]),
+        # a list opened by a bracket ends where the bracket closes
+        ("Two demonstrations (a: paw; b: mouth) of opening the box, then the test.", 2,
+         [("a", "paw"), ("b", "mouth")]),
     ],
 )
 def test_subcaption_alignment(caption, n, expected):

@@ -29,8 +29,8 @@ _LIST = rf"{_L}(?:\s*(?:[{_DASH}]|,|and|&)\s*{_L})*"
 _MARKERS = [
     # (a)  (a,b)  (a–c)  (a and b)
     re.compile(rf"\(\s*(?P<l>{_LIST})\s*\)"),
-    # a, / a. / a: / a | / a–c,  at caption start or after a sentence end
-    re.compile(rf"(?:(?<=^)|(?<=[.;]\s)|(?<=[.;]\s\s))(?P<l>{_LIST})\s*(?:[,:|]|\.(?=\s))"),
+    # a, / a. / a: / a | / a–c,  at caption start, after a sentence end or opening a bracketed list
+    re.compile(rf"(?:(?<=^)|(?<=[.;]\s)|(?<=[.;]\s\s)|(?<=\())(?P<l>{_LIST})\s*(?:[,:|]|\.(?=\s))"),
 ]
 #: what a bold run must hold to be a panel marker: "A", "(a)", "B–F", "a,b", "A." ...
 _BOLD_MARKER = re.compile(rf"\(?\s*(?P<l>{_LIST})\s*\)?\s*[.,:|]?")
@@ -122,12 +122,18 @@ def parse(caption: str, bold: tuple[Bold, ...] = ()) -> tuple[str, list[Segment]
     postfix = _postfix(caption, accepted)
     if postfix is not None:
         return postfix
-    preamble = caption[: accepted[0][0]].strip()
+    preamble = caption[: accepted[0][0]].strip().rstrip("(").strip()
     end_of_list = _bracket_close(caption, accepted)
-    segments = []
+    segments: list[Segment] = []
+    waiting: tuple[str, ...] = ()  # markers heading the next text with it: "(a), (b) Cells ..."
     for i, (start, end, letters) in enumerate(accepted):
         stop = accepted[i + 1][0] if i + 1 < len(accepted) else end_of_list
-        segments.append(Segment(letters, _clean(caption[end:stop])))
+        text = _clean(caption[end:stop])
+        if not text and i + 1 < len(accepted):
+            waiting += letters
+            continue
+        segments.append(Segment(waiting + letters, text))
+        waiting = ()
     return preamble, segments
 
 
@@ -152,18 +158,22 @@ def _postfix(caption: str, accepted: list[tuple[int, int, tuple[str, ...]]]) -> 
 
 
 def _bracket_close(caption: str, accepted: list[tuple[int, int, tuple[str, ...]]]) -> int:
-    """Where the marker list ends: the bracket its first marker opened
+    """Where the marker list ends: the bracket opened at its first marker
     ("(A: ...; B: ...)") closes after the last marker, else the caption's end."""
     start, end, _ = accepted[0]
-    if "(" not in caption[start:end] or ")" in caption[start:end]:
+    own = caption[start:end]
+    if "(" in own and ")" not in own:
+        opened = start + own.index("(")
+    elif caption[:start].rstrip().endswith("("):
+        opened = len(caption[:start].rstrip()) - 1
+    else:
         return len(caption)
     depth = 0
-    for i in range(start, len(caption)):
+    for i in range(opened, len(caption)):
         depth += {"(": 1, ")": -1}.get(caption[i], 0)
-        if depth == 0 and i >= accepted[-1][1]:
-            return i
         if depth == 0:
-            return len(caption)  # closed before the last marker: not a bracketed list
+            # closed after the last marker: the list ends here; before it: not a bracketed list
+            return i if i >= accepted[-1][1] else len(caption)
     return len(caption)
 
 

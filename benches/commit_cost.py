@@ -14,9 +14,7 @@ run; without git history its column is left out.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,23 +28,14 @@ sys.path.insert(0, str(REPO))
 from schemas.tables import PANEL_HASHES  # noqa: E402
 from sciir_dist import warehouse as current  # noqa: E402
 from sciir_dist.warehouse import Warehouse, write_fragments  # noqa: E402
+from git_baseline import module_at  # noqa: E402  (benches/ is on the path of a bench script)
 
 BASELINE_COMMIT = "228728e"  # the last commit with the scanning planner
 
 
 def baseline_planner():
-    try:
-        src = subprocess.run(["git", "-C", str(REPO), "show", f"{BASELINE_COMMIT}:sciir_dist/warehouse.py"],
-                             capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    path = Path(tempfile.mkdtemp()) / "warehouse_before.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("warehouse_before", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module._plan_deletions
+    module = module_at(BASELINE_COMMIT, "sciir_dist/warehouse.py", "warehouse_before")
+    return module._plan_deletions if module else None
 
 
 def rows(start: int, n: int, tag: str) -> pa.Table:

@@ -15,9 +15,8 @@ baseline for the speed ratio; without git history that column is left out.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from sciir_dist.split import Hints, SplitterConfig, make_splitter  # noqa: E402
 from sciir_dist.split.evaluate import evaluate, load_labelled  # noqa: E402
+from git_baseline import module_at  # noqa: E402  (benches/ is on the path of a bench script)
 
 GENERATORS = ("pil_plates", "cv_montage", "skia_sheets")
 BASELINE_COMMIT = "1cdd5c5^"
@@ -47,18 +47,8 @@ class _Baseline:
 
 
 def _baseline():
-    try:
-        src = subprocess.run(["git", "-C", str(REPO), "show", f"{BASELINE_COMMIT}:sciir_dist/ingest/split.py"],
-                             check=True, capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    path = Path(tempfile.mkdtemp()) / "split_before.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("split_before", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # (its dataclasses look their module up)
-    spec.loader.exec_module(module)
-    return _Baseline(module)
+    module = module_at(BASELINE_COMMIT, "sciir_dist/ingest/split.py", "split_before")
+    return _Baseline(module) if module else None
 
 
 def main() -> None:

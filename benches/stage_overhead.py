@@ -18,9 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from schemas.tables import PANEL_HASHES  # noqa: E402
 from sciir_dist.curate import run as curate  # noqa: E402
 from sciir_dist.stages.base import Resources, Stage, StageResult  # noqa: E402
+from sciir_dist.stages.registry import register  # noqa: E402
 from sciir_dist.warehouse import Warehouse, write_fragments  # noqa: E402
 
 
+@register  # a plug-in stage, registered like any other
 class NoopStage(Stage):
     name = "noop"
     output_table = "panel_hashes"  # any panel-keyed table will do
@@ -45,7 +47,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     args = ap.parse_args()
-    curate.STAGES["noop"] = lambda cfg: NoopStage()  # a plug-in stage, registered like any other
     per_row = {}
     with tempfile.TemporaryDirectory() as d:  # warm-up: start Ray and its worker processes once
         wh = Warehouse(d)

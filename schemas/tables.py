@@ -351,4 +351,16 @@ VERDICTS = pa.schema(
 TABLES["verdicts"] = (VERDICTS, "verdict_id")
 
 #: per-panel stage output tables shown with `sciir query panels`
-STAGE_TABLES = ("panel_hashes", "panel_embeddings", "panel_dedup", "panel_filter", "panel_classify", "panel_annotations")
+#: per-panel stage outputs that `sciir query panels` joins onto panels (plug-in stages add theirs)
+STAGE_TABLES = ["panel_hashes", "panel_embeddings", "panel_dedup", "panel_filter", "panel_classify", "panel_annotations"]
+
+
+def register_table(name: str, schema: pa.Schema, key: str, panel_stage: bool = False) -> None:
+    """Declare a table outside this file: a plug-in stage keeps its output
+    schema next to its code. Declaring a built-in table differently is refused."""
+    known = TABLES.get(name)
+    if known is not None and (not known[0].equals(schema) or known[1] != key):
+        raise ValueError(f"table {name} is declared already with another schema or key")
+    TABLES[name] = (schema, key)
+    if panel_stage and key == "panel_id" and name not in STAGE_TABLES:
+        STAGE_TABLES.append(name)

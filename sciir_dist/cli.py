@@ -21,7 +21,7 @@ from sciir_dist.bench.cli import bench
 from sciir_dist.cli_common import (SPLIT_DEFAULTS, DataOpt, Fmt, InputOpt, ModelConfigOpt, ProtocolOpt, SetOpt, SplitterOpt,
                                    StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt, YoloDeviceOpt, YoloImgszOpt, YoloIouOpt,
                                    console as out, endpoint, model_settings, print_table, protocol_name, splitter_config,
-                                   storage, warehouse)
+                                   storage, warehouse, with_stage_options)
 from sciir_dist.split.cli import split
 from sciir_dist.warehouse import Warehouse
 
@@ -35,10 +35,13 @@ app.add_typer(bench, name="bench")
 app.add_typer(split, name="split")
 train = typer.Typer(help="Train models on the curated data with Ray Train.", no_args_is_help=True)
 app.add_typer(train, name="train")
+warehouse_cmds = typer.Typer(help="Warehouse maintenance.", no_args_is_help=True)
+app.add_typer(warehouse_cmds, name="warehouse")
 
 class EngineName(str, Enum):
     spark = "spark"
     local = "local"
+    ray = "ray"
 
 
 class SourceFormat(str, Enum):
@@ -86,8 +89,8 @@ def ingest(
     data: DataOpt,
     inputs: Annotated[list[str], typer.Option("--input", "-i", help="Input URI (directory, archive or JSON file); repeatable.")],
     fmt: Annotated[SourceFormat, typer.Option("--format", help="Input format; auto detects JATS packages and SciIR JSON.")] = SourceFormat.auto,
-    engine: Annotated[EngineName, typer.Option(envvar="SCIIR_ENGINE", help="spark (default) or local (in-process).")] = EngineName.spark,
-    master: Annotated[Optional[str], typer.Option(envvar="SCIIR_SPARK_MASTER", help="Spark master URL (default local[*], or spark-submit's).")] = None,
+    engine: Annotated[EngineName, typer.Option(envvar="SCIIR_ENGINE", help="spark (default), ray (Ray tasks) or local (in-process).")] = EngineName.spark,
+    master: Annotated[Optional[str], typer.Option(envvar="SCIIR_SPARK_MASTER", help="Spark master URL or Ray address (default: a local one, or spark-submit's master).")] = None,
     license_: Annotated[Optional[str], typer.Option("--license", help="SPDX license of image-folder inputs.")] = None,
     allow_license: Annotated[Optional[list[str]], typer.Option(help="Allowed SPDX ids (repeatable); default CC-BY-4.0.")] = None,
     splitter: SplitterOpt = SPLIT_DEFAULTS.name,
@@ -101,6 +104,8 @@ def ingest(
     third_party_phrase: Annotated[Optional[list[str]], typer.Option(
         help="Regular expression (case-insensitive) of a credit phrase that marks a figure as third-party material; "
              "repeatable, replaces the default list (README, 'Gates').")] = None,
+    commit_every: Annotated[int, typer.Option(min=1, help="Commit every N sources (a checkpoint): a killed run loses at "
+                                                          "most one checkpoint, and a re-run skips every committed source.")] = 1000,
     storage_option: StorageOpt = None,
     input_option: InputOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -131,7 +136,7 @@ def ingest(
     params = {"engine": engine.value, "master": master, **split_cfg.params(), "allow_license": list(opts.allow_licenses),
               "max_pixels": max_pixels, "third_party_phrases": list(opts.third_party_phrases),
               "storage_options": wh.storage_options, "input_options": opts.storage_options}
-    summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params)
+    summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params, commit_every=commit_every, progress=progress)
     if json_out:
         print(json.dumps(summary.as_dict()))
     else:
@@ -139,14 +144,21 @@ def ingest(
 
 
 @app.command()
+@with_stage_options
 def curate(
     data: DataOpt,
     stages: Annotated[str, typer.Option(help="Comma-separated stages to run, in order: hash, embed, dedup, filter, "
-                                             "discipline, classify, annotate.")] = "hash",
-    address: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="Ray cluster address (default: local Ray).")] = None,
+                                             "discipline, classify, annotate (and plug-in stages).")] = "hash",
+    plugin: Annotated[Optional[list[str]], typer.Option(
+        help="A stage file or module to load (it registers its stages); also $SCIIR_PLUGINS.")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(
+        help="A stage option, STAGE.OPTION=VALUE (repeatable; for plug-in stages loaded with --plugin).")] = None,
+    address: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="Ray address or Spark master (default: a local one).")] = None,
+    engine: Annotated[str, typer.Option(help="Where row stages run: ray (actor pools, GPUs), spark (tasks) or local "
+                                             "(this process).")] = "ray",
     retry_rejects: Annotated[bool, typer.Option(help="Also re-run panels this stage rejected before.")] = False,
     commit_every: Annotated[int, typer.Option(help="Commit stage output every N panels (checkpoint).")] = 2000,
-    batch_size: Annotated[Optional[int], typer.Option(help="Panels per actor call (default: the stage's own).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Panels per worker call (default: the stage's own).")] = None,
     vlm_url: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_URL", help="OpenAI-compatible base URL of the vision model (default: offline backends).")] = None,
     vlm_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_VLM_MODEL", help="Vision model name at --vlm-url (filter, classify, annotate a/b).")] = None,
     text_url: Annotated[Optional[str], typer.Option(envvar="SCIIR_TEXT_URL", help="OpenAI-compatible base URL of the text model (default: --vlm-url).")] = None,
@@ -155,38 +167,35 @@ def curate(
     vlm_budget: Annotated[Optional[int], typer.Option(help="Most HTTP requests per model role in this run, over all actors.")] = None,
     vlm_retries: Annotated[int, typer.Option(help="Retries per request on 429/5xx/timeouts/dropped connections.")] = 4,
     vlm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
-    clip_model: Annotated[Optional[str], typer.Option(envvar="SCIIR_CLIP_MODEL", help="open_clip architecture (e.g. ViT-B-32) or config .json for embed (default: offline EfficientNet-Lite0).")] = None,
-    clip_pretrained: Annotated[Optional[str], typer.Option(envvar="SCIIR_CLIP_PRETRAINED", help="open_clip pretrained tag or local checkpoint path (default: random weights).")] = None,
-    clip_checkpoint: Annotated[Optional[str], typer.Option(help="A `sciir train clip` checkpoint (directory or model.pt); same as --clip-pretrained PATH.")] = None,
-    embed_gpus: Annotated[float, typer.Option(help="GPUs per embed actor when the cluster has GPUs.")] = 1.0,
-    tau: Annotated[int, typer.Option(help="classify: a track is a label when its relevance score is >= tau.")] = 7,
-    dedup_k: Annotated[int, typer.Option(help="dedup: pHash Hamming distance for near duplicates.")] = 6,
-    dedup_cosine: Annotated[Optional[float], typer.Option(
-        help="dedup: image-embedding cosine for duplicates (default 0.95 for open_clip, 0.99 for the offline "
-             "EfficientNet-Lite0).")] = None,
     protocol: ProtocolOpt = "sciir", model_config: ModelConfigOpt = None, set_: SetOpt = None,
     storage_option: StorageOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    stage_options: Optional[dict] = None,
 ) -> None:
-    """Run curation stages over panels on Ray; each stage does only the panels lacking its output.
-    The API key is read from SCIIR_VLM_API_KEY only."""
+    """Run curation stages over panels (on Ray by default); each stage does only the panels lacking its output.
+    Every stage option has its own flag (--<stage>-<option>). The API key is read from SCIIR_VLM_API_KEY only."""
     from sciir_dist.curate.run import CurateConfig, run_curate
-    from sciir_dist.stages.embed import ClipSettings
+    from sciir_dist.stages.registry import load_plugins, parse_options
 
     wh = warehouse(data, storage_option)
     names = [s.strip() for s in stages.split(",") if s.strip()]
+    try:
+        load_plugins(plugin or [])
+        given = parse_options(option)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    options = {s: {**(stage_options or {}).get(s, {}), **given.get(s, {})} for s in names}
 
     limits = dict(max_in_flight=vlm_max_in_flight, budget=vlm_budget, max_retries=vlm_retries, timeout_s=vlm_timeout)
     settings = model_settings(model_config, set_)
     vision = endpoint(wh, vlm_url, vlm_model, "vlm", role=settings.role("vision"), **limits)
     text = endpoint(wh, text_url or vlm_url, text_model or vlm_model, "text", role=settings.role("text"), **limits)
-    cfg = CurateConfig(vision=vision, text=text, clip=ClipSettings(clip_model, clip_checkpoint or clip_pretrained) if clip_model else None,
-                       embed_gpus=embed_gpus, tau=tau, dedup_k=dedup_k, dedup_cosine=dedup_cosine,
-                       protocol=protocol_name(protocol), calls=dict(settings.calls))
+    cfg = CurateConfig(vision=vision, text=text, protocol=protocol_name(protocol), calls=dict(settings.calls),
+                       options=options)
     try:
         summary = run_curate(wh, names, cfg=cfg, address=address, retry_rejects=retry_rejects,
-                             commit_every=commit_every, batch_size=batch_size,
+                             commit_every=commit_every, batch_size=batch_size, engine=engine,
                              params={"address": address, "storage_options": wh.storage_options}, progress=progress)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -241,6 +250,43 @@ def train_clip_cmd(
     out.print(f"{res['train_pairs']} training / {n} held-out pairs (chance: R@1 {1 / n:.3f}, R@5 {min(1.0, 5 / n):.3f}); "
               f"checkpoint {res['checkpoint']}")
     out.print(f"embed with it: sciir curate --stages embed --clip-model {model} --clip-checkpoint {res['checkpoint']}")
+
+
+@warehouse_cmds.command("vacuum")
+def vacuum_cmd(
+    data: DataOpt,
+    retention: Annotated[str, typer.Option(help="Keep table versions younger than this (7d, 12h, ...): the time travel "
+                                                "window, and the longest a job may read a version it pinned.")] = "7d",
+    orphans_older_than: Annotated[str, typer.Option(help="Remove data files no version references once older than this: "
+                                                         "longer than any job holds a checkpoint's written, uncommitted files.")] = "1h",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would be removed.")] = False,
+    fs_option: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE fsspec option for listing and removing "
+                                                                "files of an object-store warehouse (repeatable).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    storage_option: StorageOpt = None,
+) -> None:
+    """Remove table versions older than the retention, and data files left by killed runs (never committed)."""
+    from sciir_dist.vacuum import parse_duration, vacuum
+
+    try:
+        keep, grace = parse_duration(retention), parse_duration(orphans_older_than)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    report = vacuum(warehouse(data, storage_option), keep, grace, dry_run=dry_run, fs_options=storage(fs_option))
+    if json_out:
+        print(json.dumps({"dry_run": dry_run, "tables": [r.as_dict() for r in report]}))
+        return
+    verb = "would remove" if dry_run else "removed"
+    t = Table(title=f"{verb}: versions older than {retention}, orphan files older than {orphans_older_than}")
+    for col in ("table", "old versions", "their files", "bytes", "orphans", "orphan bytes", "young orphans kept"):
+        t.add_column(col, justify="left" if col == "table" else "right")
+    for r in report:
+        t.add_row(r.table, str(r.old_versions), str(r.old_files), str(r.old_bytes), str(len(r.orphans)),
+                  str(r.orphan_bytes), str(r.young_orphans))
+    out.print(t)
+    for r in report:
+        for name in r.orphans:
+            out.print(f"{verb}: {r.table}.lance/data/{name}", soft_wrap=True)
 
 
 @app.command("export")

@@ -148,3 +148,46 @@ def cell(v) -> str:
         return "∅"
     s = json.dumps(v, default=str, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v)
     return s if len(s) <= 200 else s[:197] + "..."
+
+
+def with_stage_options(command):
+    """Give ``command`` a ``--<stage>-<option>`` flag for every option of every
+    registered stage, with the default and help its ``Options`` model declares
+    (written once, in the stage's file); TOML configs set them as
+    ``<stage>_<option>``. The command receives them as ``stage_options``
+    ({stage: {option: value}}), beside its own parameters."""
+    import functools
+    import inspect
+    import typing
+
+    from sciir_dist.stages.registry import load_builtin, load_plugins, option_fields
+
+    load_builtin()
+    load_plugins()  # $SCIIR_PLUGINS: their options get flags too
+    hints = typing.get_type_hints(command, include_extras=True)
+    own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()
+           if p.name != "stage_options"]
+    extra, origin = [], {}
+    for stage, opt, f in option_fields():
+        info = f.json_schema_extra or {}
+        flags = [info.get("flag") or f"--{stage}-{opt.replace('_', '-')}", *info.get("aliases", [])]
+        kind = f.annotation
+        if type(None) in typing.get_args(kind):
+            kind = Optional[next(a for a in typing.get_args(kind) if a is not type(None))]
+        name = f"{stage}_{opt}"
+        origin[name] = (stage, opt)
+        extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=Annotated[
+            kind, typer.Option(*flags, envvar=info.get("envvar"), help=f"{stage}: {f.description or ''}")]))
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        options: dict[str, dict] = {}
+        for name, (stage, opt) in origin.items():
+            options.setdefault(stage, {})[opt] = kwargs.pop(name)
+        return command(**kwargs, stage_options=options)
+
+    params = own + extra
+    wrapper.__signature__ = inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params])
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    del wrapper.__wrapped__  # typer must read the new signature, not the command's
+    return wrapper

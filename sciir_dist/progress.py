@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator, TypeVar
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 T = TypeVar("T")
@@ -27,15 +29,47 @@ def make_progress() -> Progress:
     )
 
 
-def progress_iter(items: list[T], desc: str, enabled: bool = True) -> Iterator[T]:
-    if not enabled or not items:
-        yield from items
-        return
+@dataclass(frozen=True)
+class Bar:
+    """One bar over a whole job that several engine calls advance: ingest
+    runs in checkpoints, and a bar per engine call would print one line per
+    checkpoint and restart its count each time."""
+
+    progress: Progress
+    task: TaskID
+
+    @property
+    def completed(self) -> float:
+        return next(t.completed for t in self.progress.tasks if t.id == self.task)
+
+    def advance(self, n: float = 1) -> None:
+        self.progress.advance(self.task, n)
+
+    def update(self, completed: float) -> None:
+        self.progress.update(self.task, completed=completed)
+
+
+@contextmanager
+def job_bar(desc: str, total: int, enabled: bool = True) -> Iterator[Bar]:
+    """A bar of ``total`` items, shown while the block runs (hidden unless
+    ``enabled``, so callers need no second code path)."""
     with make_progress() as p:
-        task = p.add_task(desc or "working", total=len(items))
-        for x in items:
-            yield x
-            p.advance(task)
+        yield Bar(p, p.add_task(desc, total=total, visible=enabled))
+
+
+def progress_iter(items: list[T], desc: str, enabled: bool = True, bar: Bar | None = None) -> Iterator[T]:
+    """Yield ``items``, counting each one done when the next is asked for:
+    on ``bar`` when given, else on a bar of its own."""
+    if bar is None:
+        if not enabled or not items:
+            yield from items
+            return
+        with job_bar(desc or "working", len(items)) as own:
+            yield from progress_iter(items, desc, bar=own)
+        return
+    for x in items:
+        yield x
+        bar.advance()
 
 
 @dataclass

@@ -17,9 +17,18 @@ def table_names(wh: Warehouse) -> list[str]:
     return [t for t in TABLES if wh.exists(t)]
 
 
+def stage_tables(wh: Warehouse) -> list[str]:
+    """Per-panel stage outputs in this warehouse: the declared ones, and any
+    other table keyed by panel_id (a plug-in stage's, even when the plug-in is
+    not loaded in this process)."""
+    found = [t for t in STAGE_TABLES if wh.exists(t)]
+    return found + [t for t in wh.list_tables()
+                    if t not in TABLES and t not in found and "panel_id" in wh.open(t).schema.names]
+
+
 def query(wh: Warehouse, table: str, where: str | None = None, columns: list[str] | None = None,
           limit: int | None = None) -> pa.Table:
-    if table == "panels" and any(wh.exists(t) for t in STAGE_TABLES):
+    if table == "panels" and stage_tables(wh):
         return _panels_with_stages(wh, where, columns, limit)
     if not wh.exists(table):
         raise ValueError(f"no table {table!r} in {wh.root} (have: {', '.join(table_names(wh)) or 'none'})")
@@ -50,7 +59,7 @@ def _panels_with_stages(wh: Warehouse, where: str | None, columns: list[str] | N
     con = duckdb.connect()
     con.register("p", wh.read("panels"))
     select, joins = ["p.*"], []
-    for i, t in enumerate(t for t in STAGE_TABLES if wh.exists(t)):
+    for i, t in enumerate(stage_tables(wh)):
         wanted = [c for c in wh.open(t).schema.names if c not in VECTOR_COLUMNS or c in (columns or ())]
         stage = wh.read(t, wanted)
         con.register(f"s{i}", stage)

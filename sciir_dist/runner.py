@@ -1,18 +1,22 @@
-"""Running one row stage on Ray: plan the rows that lack its output, map
-them through actor pools, and commit the actors' fragments at checkpoints.
-Shared by `sciir curate` and the `sciir bench` commands."""
+"""The driver of stage jobs: plan the rows that lack a stage's output, map
+them in batches on an engine (local, Spark or Ray: ``engines.base``), and
+commit the workers' fragments at checkpoints, with one `runs` row per job
+and one rejects row per failed item. Shared by `sciir curate` and the
+`sciir bench` commands; the per-batch work is ``batch_worker``."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.tables import blob_columns
-from sciir_dist.engines.ray import RayEngine, TableBatchJob
+from sciir_dist.batch_worker import BatchOutcome, TableBatchJob, TableBatchWorker, batches
+from sciir_dist.engines.base import Engine, make_engine
 from sciir_dist.ingest.model import reject_id_for
 from sciir_dist.progress import Summary, make_progress
 from sciir_dist.runs import RunRecorder
@@ -63,13 +67,14 @@ def plan(wh: Warehouse, stage: Stage, retry_rejects: bool) -> tuple[int, list[in
 def run_job(wh: Warehouse, job: str, factories: Callable[[str], tuple[list[Callable[[], Stage | GlobalStage]], list]],
             *, address: str | None = None, retry_rejects: bool = False, commit_every: int = 2000,
             batch_size: int | None = None, params: dict | None = None, progress: bool = True,
-            read_tables: tuple[str, ...] = ()) -> Summary:
-    """Run stages in order as one job with a `runs` row. ``factories(run_id)``
-    gives a picklable factory per stage (actors build their own copy) and
-    actors to release at the end (e.g. shared budget counters)."""
+            read_tables: tuple[str, ...] = (), engine: str = "ray") -> Summary:
+    """Run stages in order as one job with a `runs` row, on ``engine`` (at
+    ``address``: a Ray address or Spark master). ``factories(run_id)`` gives a
+    picklable factory per stage (workers build their own copy) and Ray actors
+    to release at the end (e.g. shared budget counters)."""
     t0 = time.monotonic()
-    engine = RayEngine(address)
-    run = RunRecorder(wh, job, engine.name, dict(params or {}, retry_rejects=retry_rejects))
+    runner = make_engine(engine, address, progress=progress)
+    run = RunRecorder(wh, job, runner.name, dict(params or {}, retry_rejects=retry_rejects))
     summary = Summary(job=job, run_id=run.run_id)
     makers, actors = factories(run.run_id)
     read = {t: wh.version(t) for t in read_tables}
@@ -81,7 +86,7 @@ def run_job(wh: Warehouse, job: str, factories: Callable[[str], tuple[list[Calla
                 written.update(_run_global(wh, stage, summary))
                 continue
             version, items = stage.plan(wh, retry_rejects) or plan(wh, stage, retry_rejects)
-            written.update(run_row_stage(wh, engine, stage, make, version, items, summary,
+            written.update(run_row_stage(wh, runner, stage, make, version, items, summary,
                                          commit_every=commit_every, batch_size=batch_size, progress=progress))
         summary.elapsed_s = time.monotonic() - t0
         run.finish(summary, read, written)
@@ -91,10 +96,13 @@ def run_job(wh: Warehouse, job: str, factories: Callable[[str], tuple[list[Calla
         run.finish(summary, read, written, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        engine.release(actors)
+        if actors:
+            from sciir_dist.engines.ray import release
+
+            release(actors)
 
 
-def run_row_stage(wh: Warehouse, engine: RayEngine, stage: Stage, make_worker: Callable[[], Any], version: int,
+def run_row_stage(wh: Warehouse, engine: Engine, stage: Stage, make_stage: Callable[[], Any], version: int,
                   items: list[int] | list[dict], summary: Summary, *, commit_every: int, batch_size: int | None = None,
                   progress: bool = True) -> dict[str, int | None]:
     """Run ``stage`` over ``items`` (row indices of the pinned source version,
@@ -109,13 +117,13 @@ def run_row_stage(wh: Warehouse, engine: RayEngine, stage: Stage, make_worker: C
     job = TableBatchJob(
         wh=wh, source_table=stage.source_table, source_version=version,
         columns=tuple(c for c in stage.inputs if c not in blobs), blob_columns=blobs,
-        output_table=stage.output_table, key=stage.output_key, source_key=stage.key, make_worker=make_worker,
+        output_table=stage.output_table, key=stage.output_key, source_key=stage.key, make_stage=make_stage,
         reject_rows=StageRejects(stage.name), output_schema=out_schema,
         lookups=tuple((n, lk.table, lk.key, lk.column) for n, lk in stage.lookups.items()),
     )
     r = stage.resources
-    stream = engine.map_table(job, items, batch_size=batch_size or r.batch_size, num_cpus=r.num_cpus,
-                              num_gpus=r.num_gpus, concurrency=r.concurrency)
+    stream = engine.map_batches(functools.partial(TableBatchWorker, job), batches(items, batch_size or r.batch_size),
+                                num_cpus=r.num_cpus, num_gpus=r.num_gpus, concurrency=r.concurrency)
     return _commit_stream(wh, stage, stream, len(items), commit_every, summary, progress, stage.label)
 
 
@@ -133,40 +141,40 @@ def _check_schema(wh: Warehouse, table: str, schema: pa.Schema) -> None:
                              f"use the model the table was made with, or a fresh warehouse")
 
 
-def _commit_stream(wh: Warehouse, stage: Stage, items, total: int, commit_every: int, summary: Summary,
-                   progress: bool, label: str) -> dict[str, int | None]:
-    """Collect the actors' fragments and commit them every ``commit_every``
-    rows: the stage's table (replacing rows by output key) and its rejects
+def _commit_stream(wh: Warehouse, stage: Stage, outcomes: Iterator[BatchOutcome], total: int, commit_every: int,
+                   summary: Summary, progress: bool, label: str) -> dict[str, int | None]:
+    """Collect the workers' outcomes and commit them every ``commit_every``
+    items: the stage's table (replacing rows by output key) and its rejects
     (one per source row and stage, dropped when the row succeeds, replaced
     when it fails again)."""
-    pending: dict[str, list[str]] = {"output": [], "rejects": [], "done": [], "ok": [], "rejected": []}
+    pending = BatchOutcome(items=0)
     written: dict[str, int | None] = {}
-    since = 0
 
     def commit() -> None:
-        ids = [reject_id_for(stage.name, key, "") for key in pending["ok"] + pending["rejected"]]
-        written[stage.output_table] = wh.commit_upsert(stage.output_table, pending["output"],
-                                                       replace_keys={stage.output_key: pending["done"]})
-        written["rejects"] = wh.commit_upsert("rejects", pending["rejects"], replace_keys={"reject_id": ids})
-        for v in pending.values():
-            v.clear()
+        nonlocal pending
+        settled = pending.ok + [item for item, _ in pending.rejected]
+        ids = [reject_id_for(stage.name, key, "") for key in settled]
+        written[stage.output_table] = wh.commit_upsert(stage.output_table, pending.fragments.get(stage.output_table, []),
+                                                       replace_keys={stage.output_key: pending.done})
+        written["rejects"] = wh.commit_upsert("rejects", pending.fragments.get("rejects", []),
+                                              replace_keys={"reject_id": ids})
+        pending = BatchOutcome(items=0)
 
     with make_progress() as bar:
         task = bar.add_task(label, total=total, visible=progress)
-        for kind, payload in items:
-            if kind == "rejected":
-                pid, reason = payload.split("\t", 1)
-                pending["rejected"].append(pid)
+        for out in outcomes:
+            for table, frags in out.fragments.items():
+                pending.fragments.setdefault(table, []).extend(frags)
+            pending.done += out.done
+            pending.ok += out.ok
+            pending.rejected += out.rejected
+            pending.items += out.items
+            for _, reason in out.rejected:
                 key = f"{stage.name}:{reason}"
                 summary.rejected[key] = summary.rejected.get(key, 0) + 1
-            elif kind == "batch":
-                since += int(payload)
-                bar.advance(task, int(payload))
-                if since >= commit_every:
-                    commit()
-                    since = 0
-            else:
-                pending[kind].append(payload)
+            bar.advance(task, out.items)
+            if pending.items >= commit_every:
+                commit()
         commit()
     summary.rows_out[stage.output_table] = wh.count(stage.output_table)
     return written

@@ -86,6 +86,17 @@ class Warehouse:
     def version(self, table: str) -> int | None:
         return self.open(table).version if self.exists(table) else None
 
+    def list_tables(self) -> list[str]:
+        """Every Lance table under the root, declared or not (plug-in stages' tables)."""
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(self.root, **self.storage_options)
+        try:
+            entries = fs.ls(path, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(e.rstrip("/").rsplit("/", 1)[-1][: -len(".lance")] for e in entries if e.rstrip("/").endswith(".lance"))
+
     def versions(self, tables: Iterable[str]) -> dict[str, int | None]:
         return {t: self.version(t) for t in tables}
 

@@ -25,10 +25,10 @@ def _versions(table_dir: Path) -> int:
     return len(list(d.glob("*.manifest"))) if d.exists() else 0
 
 
-def _start(corpus: Path, data: Path, engine: str) -> subprocess.Popen:
+def _start(corpus: Path, data: Path, engine: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "sciir_dist.cli", "ingest", "--input", str(corpus), "--data", str(data),
-         "--engine", engine, "--no-progress"],
+         "--engine", engine, "--no-progress", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
 
@@ -65,6 +65,35 @@ def test_kill_and_rerun(engine, when, corpus, spark_warehouse, local_engine, tmp
     assert snapshot(wh) == snapshot(reference)
     statuses = wh.read("runs", ["status"]).column("status").to_pylist()
     assert statuses.count("running") == 1 and statuses.count("succeeded") == 1  # the killed run stays visible
+
+
+def test_kill_after_checkpoints_and_rerun(corpus, spark_warehouse, local_engine, tmp_path):
+    """--commit-every 2, killed once at least two checkpoints are committed:
+    each commit holds whole checkpoints, in URI order, so the killed run lost
+    at most the one it was in; the re-run skips every committed source and
+    does only the rest; the tables equal an uninterrupted run's."""
+    every = 2
+    data = tmp_path / "wh"
+    proc = _start(corpus, data, "local", "--commit-every", str(every))
+    deadline = time.monotonic() + 240
+    wh = Warehouse(str(data))
+    while wh.count("sources") < 2 * every and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    _kill(proc)
+    committed = sorted(wh.read("sources", ["source_uri"]).column("source_uri").to_pylist())
+    every_source = sorted(spark_warehouse[0].read("sources", ["source_uri"]).column("source_uri").to_pylist())
+    assert len(committed) >= 2 * every and len(committed) % every == 0 and len(committed) < len(every_source)
+    assert committed == every_source[: len(committed)]  # checkpoints go by URI
+    summary = run_ingest([str(corpus)], wh, local_engine, commit_every=every)
+    assert summary.skipped == len(committed)  # nothing committed is redone
+    assert summary.rows_in - summary.skipped == len(every_source) - len(committed)
+    for t in DATA_TABLES:
+        keys = wh.read(t, [key_of(t)]).column(key_of(t))
+        assert pc.count_distinct(keys).as_py() == len(keys), t
+    assert snapshot(wh) == snapshot(spark_warehouse[0])
+    statuses = wh.read("runs", ["status"]).column("status").to_pylist()
+    assert statuses.count("running") == 1 and statuses.count("succeeded") == 1
 
 
 def test_two_concurrent_ingests_of_the_same_input(corpus, spark_warehouse, local_engine, tmp_path):

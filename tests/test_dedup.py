@@ -1,5 +1,6 @@
-"""`dedup`: multi-index pHash search equals brute force, clusters recover the
-manifest's duplicate groups, representatives follow the rule."""
+"""`dedup`: the near-hash search equals brute force (in process and as Ray
+tasks), clusters recover the manifest's duplicate groups, representatives
+follow the rule."""
 
 from __future__ import annotations
 
@@ -7,24 +8,47 @@ import collections
 import itertools
 
 import numpy as np
+import pytest
 
 from sciir_dist.curate.run import run_curate
-from sciir_dist.stages.dedup import clusters, near_pairs
+from sciir_dist.stages.dedup import clusters
+from sciir_dist.stages import near_hashes
 
 
-def test_multi_index_search_equals_brute_force():
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 2**63, 400, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, 400, dtype=np.uint64)
-    flips = rng.integers(0, 64, (400, 8))
-    near = base.copy()
-    for i, bits in enumerate(flips):  # variants 0..8 bits away
-        for b in bits[: i % 9]:
-            near[i] ^= np.uint64(1) << np.uint64(int(b))
-    h = np.concatenate([base, near])
-    got = {tuple(p) for p in near_pairs(h, 6).tolist()}
-    d = np.bitwise_count(h[:, None] ^ h[None, :])
-    want = {(i, j) for i, j in zip(*np.nonzero(d <= 6)) if i < j}
-    assert got == want and len(want) >= 300
+def planted(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random hashes and one copy of each exactly ``i % (k + 2)`` bits
+    away (0..k: must be found; k + 1: must not), plus a run of identical
+    hashes; returns the hashes and each copy's distance."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**64, n, dtype=np.uint64)
+    dist = np.arange(n) % (k + 2)
+    flips = np.array([sum(1 << int(b) for b in rng.choice(64, d, replace=False)) for d in dist], np.uint64)
+    return np.concatenate([base, base ^ flips, np.full(5, base[0])]), dist
+
+
+def brute_force(h: np.ndarray, k: int) -> np.ndarray:
+    i, j = np.nonzero(np.triu(np.bitwise_count(h[:, None] ^ h[None, :]) <= k, 1))
+    return np.stack([i, j], axis=1)
+
+
+@pytest.mark.parametrize("chunks", [
+    None,  # the planner's choice for this size: exact chunks and radius-1 chunks
+    ((0, 22, 2), (22, 21, 1), (43, 21, 1)),  # its choice around 1M hashes
+    ((0, 20, 3), (20, 20, 2)),  # larger radii, and 24 bits in no chunk
+])
+def test_near_hash_search_equals_brute_force(chunks, monkeypatch):
+    if chunks:
+        monkeypatch.setattr(near_hashes, "plan", lambda n, k: tuple(near_hashes.Chunk(*c) for c in chunks))
+    h, dist = planted(2000, 6, seed=len(chunks or ()))
+    got = near_hashes.near_pairs(h, 6, sharded=False)
+    assert np.array_equal(got, brute_force(h, 6))
+    found = {tuple(p) for p in got.tolist()}
+    assert all(((i, 2000 + i) in found) == (d <= 6) for i, d in enumerate(dist))  # 0..k found, k + 1 not
+
+
+def test_near_hash_search_on_ray_equals_in_process(ray_local):
+    h, _ = planted(3000, 6, seed=1)
+    assert np.array_equal(near_hashes.near_pairs(h, 6, sharded=True), near_hashes.near_pairs(h, 6, sharded=False))
 
 
 def test_representative_is_largest_then_first_id():

@@ -99,7 +99,7 @@ def test_clip_embed_refuses_a_table_of_another_width(curated_warehouse, tmp_path
     shutil.copytree(curated_warehouse[0].root, tmp_path / "wh")
     wh = Warehouse(str(tmp_path / "wh"))
     with pytest.raises(ValueError, match="panel_embeddings.image_embedding holds"):
-        run_curate(wh, ["embed"], cfg=CurateConfig(clip=ClipSettings("sciir-tiny")), progress=False)
+        run_curate(wh, ["embed"], cfg=CurateConfig(options={"embed": {"clip_model": "sciir-tiny"}}), progress=False)
 
 
 # -- discipline ---------------------------------------------------------------

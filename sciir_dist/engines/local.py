@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator
 
-from sciir_dist.progress import progress_iter
+from sciir_dist.progress import Bar, progress_iter
 
 #: results per pseudo-partition, so fragment files stay reasonably sized
 PARTITION_SIZE = 64
@@ -34,8 +34,18 @@ class LocalEngine:
     def __init__(self, progress: bool = True) -> None:
         self.progress = progress
 
-    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "") -> LocalComputed:
-        return LocalComputed([fn(x) for x in progress_iter(items, desc, enabled=self.progress)])
+    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "", bar: Bar | None = None) -> LocalComputed:
+        return LocalComputed([fn(x) for x in progress_iter(items, desc, enabled=self.progress, bar=bar)])
+
+    def map_batches(self, make_worker: Callable[[], Callable[[list], Any]], batches: list[list], **resources: Any
+                    ) -> Iterator[Any]:
+        """``worker(batch)`` for each batch, one worker, in this process
+        (resources are the caller's machine)."""
+        if not batches:
+            return
+        worker = make_worker()
+        for batch in batches:
+            yield worker(batch)
 
     def stop(self) -> None:
         pass

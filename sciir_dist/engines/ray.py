@@ -1,25 +1,20 @@
-"""Ray engine: run a per-batch function over chosen rows of a Lance table with
-Ray Data actor pools, writing results as Lance fragments from the actors.
-
-The driver plans (which row indices of a pinned table version to process),
-streams the actors' results back, and commits what they wrote every
-``commit_every`` rows (checkpoints: a crash loses at most one checkpoint of
-work, and a re-run skips everything committed). This module knows tables,
-keys and batches; it knows nothing about figures.
+"""Ray engine: map a per-batch worker over batches with a Ray Data actor
+pool (``map_batches``: one worker per actor, built once, GPUs when asked and
+present), streaming results back as batches finish; and the shared request
+budget counters. It knows batches and resources, nothing about figures or
+tables.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import pickle
 from typing import Any, Callable, Iterator
 
 import numpy as np
-import pyarrow as pa
 
 from sciir_dist.logs import adopt_library_handlers, logging_to_file
-from sciir_dist.sql import is_in
-from sciir_dist.warehouse import Warehouse, write_fragments
+from sciir_dist.progress import Bar
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -62,90 +57,77 @@ def start_counter(name: str, limit: int):
     return ray.remote(num_cpus=0)(Counter).options(name=name).remote(limit)
 
 
-@dataclass(frozen=True)
-class TableBatchJob:
-    """What the actors need: where to read rows, what to call, where to write."""
+def release(actors: list) -> None:
+    """Kill actors a job started (its budget counters)."""
+    import ray
 
-    wh: Warehouse
-    source_table: str
-    source_version: int
-    columns: tuple[str, ...]  # plain columns to read
-    blob_columns: tuple[str, ...]  # read as bytes through Lance's blob API
-    output_table: str
-    key: str  # key column of the output rows
-    source_key: str  # key of the source rows (output rows carry it; rejects name it)
-    make_worker: Callable[[], Any]  # returns an object with .setup() and .process(pa.Table)
-    reject_rows: Callable[[Any], list[dict]]  # worker result -> rejects rows
-    output_schema: pa.Schema | None = None  # None: the declared schema of output_table
-    #: extra batch columns: name -> (table, key, column), joined by key per batch
-    lookups: tuple[tuple[str, str, str, str], ...] = ()
+    for a in actors:
+        ray.kill(a)
 
 
-class _Actor:
-    def __init__(self, job: TableBatchJob) -> None:
-        import warnings
+class _BatchActor:
+    """One actor of the pool: builds its worker once, then maps batches. Each
+    Ray Data row is one pickled batch, so no item is reshaped by Arrow on the
+    way in or out."""
 
-        # Ray's worker processes fork+exec helpers; lance's at-fork warning is
-        # about forks that keep running Python, which never happens here.
-        warnings.filterwarnings("ignore", message="lance is not fork-safe")
-        import lance
+    def __init__(self, make_worker: Callable[[], Callable[[list], Any]]) -> None:
+        self.worker = make_worker()
 
-        self.job = job
-        self.ds = lance.dataset(job.wh.uri(job.source_table), version=job.source_version,
-                                storage_options=job.wh.storage_options or None)
-        self.lookup_ds = {t: lance.dataset(job.wh.uri(t), storage_options=job.wh.storage_options or None)
-                          for t in {lk[1] for lk in job.lookups}}
-        self.worker = job.make_worker()
-        self.worker.setup()
+    def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, list]:
+        return {"outcome": [pickle.dumps(self.worker(pickle.loads(b))) for b in rows["batch"]]}
 
-    def _join_lookups(self, table: pa.Table) -> pa.Table:
-        """Append looked-up columns (null where the other table has no row)."""
-        import pyarrow.compute as pc
 
-        by_source: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for name, tbl, key, col in self.job.lookups:
-            by_source.setdefault((tbl, key), []).append((name, col))
-        for (tbl, key), cols in by_source.items():
-            keys = [k for k in set(table.column(key).to_pylist()) if k is not None]
-            found = self.lookup_ds[tbl].to_table(columns=[key, *{c for _, c in cols}],
-                                                 filter=is_in(key, keys))
-            pos = pc.index_in(table.column(key), value_set=found.column(key).combine_chunks())
-            for name, col in cols:
-                table = table.append_column(name, found.column(col).take(pos))
-        return table
+def _apply_each(fn: Callable[[Any], Any], items: list) -> list:
+    return [fn(x) for x in items]
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        idx = [int(i) for i in batch["index"]]
-        table = self.ds.take(idx, columns=list(self.job.columns))
-        for extra in (k for k in batch if k != "index"):  # per-item columns (e.g. a sweep's seed)
-            table = table.append_column(extra, pa.array(batch[extra].tolist()))
-        for col in self.job.blob_columns:
-            data = [b.read() if b is not None else None for b in self.ds.take_blobs(col, indices=idx)]
-            table = table.append_column(col, pa.array(data, pa.large_binary()))
-        if self.job.lookups:
-            table = self._join_lookups(table)
-        result = self.worker.process(table)
-        kinds, payloads = [], []
-        for f in write_fragments(self.job.wh, self.job.output_table, result.rows, self.job.output_schema):
-            kinds.append("output")
-            payloads.append(f)
-        rejects = self.job.reject_rows(result)
-        if rejects:
-            for f in write_fragments(self.job.wh, "rejects", pa.Table.from_pylist(rejects)):
-                kinds.append("rejects")
-                payloads.append(f)
-        for key in result.rows.column(self.job.key).to_pylist():
-            kinds.append("done")
-            payloads.append(key)
-        for key in dict.fromkeys(result.rows.column(self.job.source_key).to_pylist()):
-            kinds.append("ok")
-            payloads.append(key)
-        for r in rejects:
-            kinds.append("rejected")
-            payloads.append(r["item"] + "\t" + r["reason"])
-        kinds.append("batch")
-        payloads.append(str(len(idx)))
-        return {"kind": kinds, "payload": payloads}
+
+def _apply_partition(fn: Callable[[Iterator[Any]], Any], items: list) -> list:
+    return list(fn(iter(items)))
+
+
+class RayComputed:
+    """Results kept in the object store, one list per partition, for the
+    driver's later passes (the Spark engine's persisted RDD, on Ray)."""
+
+    def __init__(self, parts: list) -> None:
+        self.parts = parts
+
+    def _run(self, apply: Callable, fn: Callable, desc: str) -> list[Any]:
+        import ray
+
+        task = ray.remote(apply)
+        return [y for ys in _gather([task.remote(fn, p) for p in self.parts], desc) for y in ys]
+
+    def collect_each(self, fn: Callable[[Any], Any], desc: str = "") -> list[Any]:
+        return self._run(_apply_each, fn, desc)
+
+    def collect_partitions(self, fn: Callable[[Iterator[Any]], Any], desc: str = "") -> list[Any]:
+        return self._run(_apply_partition, fn, desc)
+
+    def release(self) -> None:
+        self.parts = []
+
+
+def _wait(refs: list, desc: str) -> None:
+    """Wait for every task, with a progress bar over finished ones; results
+    stay where they are."""
+    import ray
+
+    from sciir_dist.progress import make_progress
+
+    pending = list(refs)
+    with make_progress() as bar:
+        task = bar.add_task(desc or "ray", total=len(refs), visible=bool(desc))
+        while pending:
+            done, pending = ray.wait(pending, num_returns=len(pending), timeout=0.3, fetch_local=False)
+            bar.advance(task, len(done))
+
+
+def _gather(refs: list, desc: str) -> list:
+    import ray
+
+    _wait(refs, desc)
+    return ray.get(refs)
 
 
 class RayEngine:
@@ -153,22 +135,37 @@ class RayEngine:
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
         init_ray(address, num_cpus)
+        self.cluster = address or "local"
 
-    def release(self, actors: list) -> None:
+    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "", bar: Bar | None = None) -> RayComputed:
+        """``fn`` over items in Ray tasks (a few partitions per CPU, so uneven
+        packages balance); results stay in the object store. A job's ``bar``
+        is advanced by the items once they are all done."""
         import ray
 
-        for a in actors:
-            ray.kill(a)
+        if not items:
+            return RayComputed([])
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        n = max(1, min(len(items), cpus * 4))
+        parts = [items[i::n] for i in range(n)]
+        task = ray.remote(_apply_each)
+        refs = [task.remote(fn, p) for p in parts]
+        _wait(refs, "" if bar else desc)  # materialise once, with progress
+        if bar is not None:
+            bar.advance(len(items))
+        return RayComputed(refs)
 
-    def map_table(self, job: TableBatchJob, indices: list[int] | list[dict], *, batch_size: int, num_cpus: float = 1.0,
-                  num_gpus: float = 0.0, concurrency: int | None = None) -> Iterator[tuple[str, str]]:
-        """Stream (kind, payload) items back from the actors as batches finish.
-        ``indices``: source row indices, or dicts with an ``index`` plus
-        per-item values that reach the worker as extra columns."""
+    def stop(self) -> None:
+        pass  # the Ray instance is shared (tests, notebooks, other stages of the job)
+
+    def map_batches(self, make_worker: Callable[[], Callable[[list], Any]], batches: list[list], *,
+                    num_cpus: float = 1.0, num_gpus: float = 0.0, concurrency: int | None = None) -> Iterator[Any]:
+        """Stream ``worker(batch)`` results back from an actor pool as batches
+        finish; each actor builds its worker once (``make_worker``)."""
         import ray
         import ray.data
 
-        if not indices:
+        if not batches:
             return iter(())
         cpus = int(ray.cluster_resources().get("CPU", 1))
         gpus = int(ray.cluster_resources().get("GPU", 0))
@@ -176,10 +173,9 @@ class RayEngine:
         size = concurrency or max(1, int(cpus // max(num_cpus, 1)))
         if use_gpu:
             size = min(size, max(1, int(gpus / use_gpu)))
-        items = indices if isinstance(indices[0], dict) else [{"index": i} for i in indices]
-        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
+        ds = ray.data.from_items([{"batch": pickle.dumps(b)} for b in batches], override_num_blocks=len(batches))
         out = ds.map_batches(
-            _Actor, fn_constructor_args=(job,), batch_size=batch_size, num_cpus=num_cpus, num_gpus=use_gpu,
+            _BatchActor, fn_constructor_args=(make_worker,), batch_size=1, num_cpus=num_cpus, num_gpus=use_gpu,
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=size), batch_format="numpy",
         )
-        return ((row["kind"], row["payload"]) for row in out.iter_rows())
+        return (pickle.loads(row["outcome"]) for row in out.iter_rows())

@@ -12,9 +12,10 @@ import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
-from sciir_dist.progress import make_progress
+from sciir_dist.progress import Bar, make_progress
 
 
 def configure_environment() -> None:
@@ -80,50 +81,87 @@ class SparkEngine:
         self.sc.setLogLevel("ERROR")
         self.progress = progress
 
-    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "") -> SparkComputed:
+    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "", bar: Bar | None = None) -> SparkComputed:
         from pyspark import StorageLevel
 
         # small slices balance uneven packages across cores
         slices = max(1, min(len(items), self.sc.defaultParallelism * 4))
         rdd = self.sc.parallelize(items, slices).map(fn).persist(StorageLevel.MEMORY_AND_DISK)
         # materialise once, with progress; later passes read the persisted results
-        self._collect(rdd.map(lambda _: 1), desc)
+        self._collect(rdd.map(lambda _: 1), desc, bar, len(items))
         return SparkComputed(self, rdd)
 
-    def _collect(self, rdd, desc: str) -> list[Any]:
-        if not self.progress:
+    def _collect(self, rdd, desc: str, bar: Bar | None = None, items: int = 0) -> list[Any]:
+        """``rdd.collect()`` with progress read from Spark's task counts: on a
+        job's ``bar`` (finished tasks as their share of ``items``), else on a
+        bar of its own (none without a ``desc``: the job's bar speaks)."""
+        if bar is None and not (self.progress and desc):
             return rdd.collect()
         group = f"sciir-{time.monotonic_ns()}"
         self.sc.setJobGroup(group, desc or "sciir", interruptOnCancel=False)
         done = threading.Event()
-        result: list[Any] = []
 
-        def watch() -> None:
+        def watch(report: Callable[[int, int], None]) -> None:
             tracker = self.sc.statusTracker()
-            with make_progress() as p:
-                task = p.add_task(desc or "spark", total=None)
-                while not done.wait(0.3):
-                    total = finished = 0
-                    for job_id in tracker.getJobIdsForGroup(group) or []:
-                        job = tracker.getJobInfo(job_id)
-                        for sid in job.stageIds if job else []:
-                            st = tracker.getStageInfo(sid)
-                            if st:
-                                total += st.numTasks
-                                finished += st.numCompletedTasks
-                    if total:
-                        p.update(task, total=total, completed=finished)
-                p.update(task, completed=p.tasks[0].total or 0)
+            while not done.wait(0.3):
+                finished, total = _task_counts(tracker, group)
+                if total:
+                    report(finished, total)
+            report(1, 1)
 
-        t = threading.Thread(target=watch, daemon=True)
-        t.start()
-        try:
-            result = rdd.collect()
-        finally:
-            done.set()
-            t.join()
-        return result
+        with _reporter(desc, bar, items) as report:
+            t = threading.Thread(target=watch, args=(report,), daemon=True)
+            t.start()
+            try:
+                return rdd.collect()
+            finally:
+                done.set()
+                t.join()
+
+    def map_batches(self, make_worker: Callable[[], Callable[[list], Any]], batches: list[list], **resources: Any
+                    ) -> Iterator[Any]:
+        """``worker(batch)`` for each batch, one task per batch, one worker
+        per task (built in the task, so models load on the executor); results
+        stream back partition by partition. Spark schedules a core per task:
+        GPU and CPU requests are the cluster's configuration, not ours."""
+        if not batches:
+            return iter(())
+
+        def run(part: Iterator[list]) -> Iterator[Any]:
+            worker = None
+            for batch in part:
+                worker = worker or make_worker()
+                yield worker(batch)
+
+        rdd = self.sc.parallelize(batches, len(batches)).mapPartitions(run)
+        return rdd.toLocalIterator(prefetchPartitions=True)
 
     def stop(self) -> None:
         # the session is shared (tests, notebooks); stopping is the caller's call
         pass
+
+
+@contextmanager
+def _reporter(desc: str, bar: Bar | None, items: int) -> Iterator[Callable[[int, int], None]]:
+    """Where (finished, total) task counts go: ``bar`` (as a share of
+    ``items`` on top of what it showed before) or a new bar of its own."""
+    if bar is not None:
+        start = bar.completed
+        yield lambda finished, total: bar.update(start + items * finished / total)
+        return
+    with make_progress() as p:
+        task = p.add_task(desc, total=None)
+        yield lambda finished, total: p.update(task, total=total, completed=finished)
+
+
+def _task_counts(tracker, group: str) -> tuple[int, int]:
+    """(finished, total) tasks of the Spark jobs in ``group``."""
+    total = finished = 0
+    for job_id in tracker.getJobIdsForGroup(group) or []:
+        job = tracker.getJobInfo(job_id)
+        for sid in job.stageIds if job else []:
+            st = tracker.getStageInfo(sid)
+            if st:
+                total += st.numTasks
+                finished += st.numCompletedTasks
+    return finished, total

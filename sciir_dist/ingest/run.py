@@ -1,10 +1,18 @@
-"""The ingest driver: plan -> process on an engine -> resolve duplicate
-articles -> write fragments on the engine -> one commit per table.
+"""The ingest driver: plan -> per checkpoint of ``commit_every`` sources:
+process on an engine -> resolve duplicate articles -> write fragments on the
+engine -> one commit per table.
 
 Commit order is rejects, panels, figures, articles, and ``sources`` last: a
 source listed in ``sources`` with its fingerprint is completely in every
 table, so a re-run skips it; a source killed half-way is simply processed
 again, and its rows replace (by article id) whatever part of it was committed.
+A killed run therefore loses at most the checkpoint it was in.
+
+Sources go through checkpoints sorted by URI, and each checkpoint resolves
+duplicate articles against what earlier ones committed, so "the first
+claimant by URI owns an article" holds whatever the checkpoint size. The
+driver never holds a whole table: planning matches keys in Arrow, and each
+checkpoint reads only the rows of its own sources and articles.
 """
 
 from __future__ import annotations
@@ -14,17 +22,24 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.tables import INGEST_TABLES, schema_of
 from sciir_dist.engines.base import Engine
 from sciir_dist.ingest.packages import Source, discover
 from sciir_dist.ingest.pipeline import IngestOptions, SourceResult, process_source
-from sciir_dist.progress import Summary
+from sciir_dist.progress import Bar, Summary, job_bar
 from sciir_dist.runs import RunRecorder
 from sciir_dist.sql import is_in
 from sciir_dist.warehouse import Warehouse, write_fragments
 
 COMMIT_ORDER = ("rejects", "panels", "figures", "articles", "sources")
+#: sources per checkpoint (``--commit-every``): what a killed run can lose
+COMMIT_EVERY = 1000
+#: values per IN filter of a lookup, whatever a checkpoint holds
+LOOKUP_CHUNK = 1000
+#: input sources matched per pass over the committed ``sources`` keys
+PLAN_CHUNK = 131_072
 
 
 @dataclass(frozen=True)
@@ -102,23 +117,30 @@ def run_ingest(
     opts: IngestOptions = IngestOptions(),
     fmt: str = "auto",
     params: dict | None = None,
+    commit_every: int = COMMIT_EVERY,
+    progress: bool = True,
 ) -> Summary:
+    """Ingest the sources under ``inputs`` that are new or changed, committing
+    every ``commit_every`` of them; one `runs` row, one summary and one
+    progress bar for the whole run."""
+    if commit_every < 1:
+        raise ValueError(f"commit_every must be at least 1, not {commit_every}")
     t0 = time.monotonic()
     for t in COMMIT_ORDER:
         wh.ensure(t)
     versions_read = wh.versions(COMMIT_ORDER)
-    run = RunRecorder(wh, "ingest", engine.name, dict(params or {}, inputs=inputs, format=fmt,
+    run = RunRecorder(wh, "ingest", engine.name, dict(params or {}, inputs=inputs, format=fmt, commit_every=commit_every,
                                                      cluster=getattr(engine, "cluster", engine.name)))
     summary = Summary(job="ingest", run_id=run.run_id)
     try:
-        sources = list(discover(inputs, fmt, opts.storage_options))
-        done = {r["source_uri"]: r for r in wh.read("sources", ["source_uri", "source_fingerprint", "article_ids"]).to_pylist()}
-        todo = [s for s in sources if done.get(s.uri, {}).get("source_fingerprint") != s.fingerprint]
+        sources = list(discover(inputs, fmt, opts.storage_options))  # sorted by URI
+        todo = plan(wh, sources)
         summary.rows_in = len(sources)
         summary.skipped = len(sources) - len(todo)
         written = dict(versions_read)
-        if todo:
-            written.update(_ingest(todo, done, wh, engine, opts, summary))
+        with job_bar("ingest sources", len(todo), enabled=progress and bool(todo)) as bar:
+            for start in range(0, len(todo), commit_every):
+                written.update(_checkpoint(todo[start:start + commit_every], wh, engine, opts, summary, bar))
         summary.elapsed_s = time.monotonic() - t0
         run.finish(summary, versions_read, written)
         return summary
@@ -128,20 +150,66 @@ def run_ingest(
         raise
 
 
-def _ingest(todo: list[Source], done: dict, wh: Warehouse, engine: Engine, opts: IngestOptions,
-            summary: Summary) -> dict[str, int | None]:
-    computed = engine.parallelize(todo, Processor(opts), desc="ingest sources")
+def plan(wh: Warehouse, sources: list[Source]) -> list[Source]:
+    """The sources to do, in their order: those without a committed
+    ``sources`` row of the same fingerprint. Matched in Arrow, a chunk of
+    inputs at a time; the driver holds two columns of ``sources``, never a
+    dict of its rows (gigabytes at a million sources)."""
+    committed = wh.open("sources").scanner(columns=["source_uri", "source_fingerprint"]).to_reader().read_all()
+    uris, fingerprints = committed.column("source_uri"), committed.column("source_fingerprint")
+    todo: list[Source] = []
+    for start in range(0, len(sources), PLAN_CHUNK):
+        chunk = sources[start:start + PLAN_CHUNK]
+        done = _committed_positions(uris, fingerprints, chunk)
+        todo.extend(s for i, s in enumerate(chunk) if i not in done)
+    return todo
+
+
+def _committed_positions(uris: pa.ChunkedArray, fingerprints: pa.ChunkedArray, chunk: list[Source]) -> set[int]:
+    """Positions in ``chunk`` of the sources committed with the same
+    fingerprint. The chunk is the value set and the committed rows probe it:
+    a value set of the whole table would be hashed again for every chunk."""
+    at = pc.index_in(uris, value_set=pa.array([s.uri for s in chunk], pa.string()))
+    hit = pc.is_valid(at)
+    at = at.filter(hit)
+    same = pc.equal(fingerprints.filter(hit), pa.array([s.fingerprint for s in chunk], pa.string()).take(at))
+    return set(at.filter(same).to_pylist())
+
+
+def lookup(wh: Warehouse, table: str, columns: list[str], column: str, values: list[str]) -> pa.Table:
+    """Rows of ``table`` whose ``column`` is one of ``values``, through IN
+    filters of at most ``LOOKUP_CHUNK`` values (no values: no rows)."""
+    chunks = [values[i:i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)] or [[]]
+    return pa.concat_tables(wh.read(table, columns, where=is_in(column, c)) for c in chunks)
+
+
+def committed_state(wh: Warehouse, uris: list[str], claims: list[Claims]) -> tuple[list[dict], dict[str, str]]:
+    """What a checkpoint's duplicate resolution needs, read for its sources
+    only: their committed ``sources`` rows (a changed package is re-ingested
+    over what it stored before) and the committed owner of every article
+    they claim or claimed (article id -> source URI)."""
+    before = lookup(wh, "sources", ["source_uri", "article_ids"], "source_uri", uris).to_pylist()
+    ids = {aid for c in claims for aid in c.stored} | {aid for r in before for aid in r["article_ids"] or []}
+    owners = lookup(wh, "articles", ["article_id", "source_uri"], "article_id", sorted(ids))
+    return before, dict(zip(owners.column("article_id").to_pylist(), owners.column("source_uri").to_pylist()))
+
+
+def _checkpoint(todo: list[Source], wh: Warehouse, engine: Engine, opts: IngestOptions, summary: Summary,
+                bar: Bar) -> dict[str, int | None]:
+    """Process, write and commit one checkpoint of sources; returns the
+    versions it wrote."""
+    todo_uris = [s.uri for s in todo]
+    computed = engine.parallelize(todo, Processor(opts), bar=bar)
     try:
-        claims = computed.collect_each(claims_of, desc="plan commit")
-        existing = {r["article_id"]: r["source_uri"] for r in wh.read("articles", ["article_id", "source_uri"]).to_pylist()}
+        claims = computed.collect_each(claims_of)
+        before, existing = committed_state(wh, todo_uris, claims)
         losers = resolve_owners(claims, existing)
-        items = computed.collect_partitions(PartitionWriter(wh, losers), desc="write fragments")
+        items = computed.collect_partitions(PartitionWriter(wh, losers))
     finally:
         computed.release()
-    todo_uris = sorted({s.uri for s in todo})
     stored = {aid for c in claims for aid in c.stored if (c.source_uri, aid) not in losers}
     # a re-ingested source replaces what it produced before, even ids it no longer has
-    previous = {aid for uri in todo_uris for aid in (done.get(uri, {}).get("article_ids") or []) if existing.get(aid) == uri}
+    previous = {aid for r in before for aid in r["article_ids"] or [] if existing.get(aid) == r["source_uri"]}
     article_keys = sorted(stored | previous)
     fragments: dict[str, list[str]] = {t: [] for t in COMMIT_ORDER}
     reject_ids: list[str] = []

@@ -31,6 +31,7 @@ from sciir_dist.backends.openai import CallSettings, EndpointSettings, VLMError
 from sciir_dist.prompts import annotate as prompt
 from sciir_dist.prompts.protocol import DEFAULT as DEFAULT_PROTOCOL, SCIIR, check as check_protocol, versioned
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
+from sciir_dist.stages.registry import register
 from sciir_dist.backends.ocr import read_lines
 from sciir_dist.stages.vlm import Clients, data_url, run_each
 
@@ -181,6 +182,7 @@ def offline_annotation(labels: list[str], text: str | None, lines: list[str]) ->
 
 
 # -- the stage --------------------------------------------------------------
+@register
 class AnnotateStage(Stage):
     name = "annotate"
     output_table = "panel_annotations"
@@ -197,6 +199,10 @@ class AnnotateStage(Stage):
         "subjects": Lookup("articles", "article_id", "subjects"),
     }
     requires = {"panel_classify": "NOT low_reasoning"}
+
+    @classmethod
+    def build(cls, backends, options) -> "AnnotateStage":
+        return cls(backends.vision, backends.text, backends.protocol, backends.calls)
 
     def __init__(self, vision: EndpointSettings | None = None, text: EndpointSettings | None = None,
                  protocol: str = DEFAULT_PROTOCOL, calls: dict[str, CallSettings] | None = None) -> None:

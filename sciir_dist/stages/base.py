@@ -2,8 +2,9 @@
 
 A stage declares the panel columns it reads (``inputs``; blob columns such as
 ``image`` arrive as bytes), the table it writes (``output_table``, keyed by
-``panel_id``, schema in ``schemas/tables.py``) and the resources one worker
-needs. ``process`` maps an Arrow table of input rows to output rows plus
+``panel_id``; its schema in ``schemas/tables.py``, or ``table_schema`` on the
+class for a plug-in stage), its options and the resources one worker needs,
+and registers itself by name (``stages.registry``). ``process`` maps an Arrow table of input rows to output rows plus
 rejects; it knows nothing about Ray, Spark or Lance, so tests and notebooks
 call it directly.
 
@@ -65,9 +66,17 @@ class Stage(ABC):
     #: SQL filter (e.g. classify only panels the filter kept)
     requires: ClassVar[dict[str, str]] = {}
     resources: Resources = Resources()
+    #: the output table's schema when the stage declares its own table (plug-ins)
+    table_schema: ClassVar[pa.Schema | None] = None
+
+    @classmethod
+    def build(cls, backends, options) -> "Stage":
+        """The stage of a job, from the job's shared model backends
+        (``registry.Backends``) and the stage's ``Options``."""
+        return cls()
 
     def output_schema(self) -> pa.Schema:
-        return schema_of(self.output_table)
+        return self.table_schema if self.table_schema is not None else schema_of(self.output_table)
 
     @property
     def label(self) -> str:
@@ -100,6 +109,11 @@ class GlobalStage(ABC):
     name: ClassVar[str]
     output_table: ClassVar[str]
     requires: ClassVar[dict[str, tuple[str, ...]]]
+    table_schema: ClassVar[pa.Schema | None] = None
+
+    @classmethod
+    def build(cls, backends, options) -> "GlobalStage":
+        return cls()
 
     def load(self, wh) -> dict[str, Any]:
         missing = [t for t in self.requires if not wh.exists(t)]

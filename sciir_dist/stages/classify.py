@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from pydantic import Field
 
 from schemas.outputs import load
 from schemas.tables import PANEL_CLASSIFY, TRACKS
 from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.prompts import classify as prompt
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
+from sciir_dist.stages.registry import StageOptions, register
 from sciir_dist.backends.ocr import read_lines
 from sciir_dist.stages.vlm import ask_all, data_url
 
@@ -53,6 +55,7 @@ def score_from_cosine(cos: float) -> int:
     return int(np.clip(round(1 + 9 * (cos - COS_LOW) / (COS_HIGH - COS_LOW)), 1, 10))
 
 
+@register
 class ClassifyStage(Stage):
     name = "classify"
     output_table = "panel_classify"
@@ -62,6 +65,15 @@ class ClassifyStage(Stage):
                "ocr_lines": Lookup("panel_filter", "panel_id", "ocr_lines")}
     requires = {"panel_filter": "filter_decision = 'KEEP' AND NOT filter_review",
                 "panel_dedup": "dup_of IS NULL"}
+
+
+    class Options(StageOptions):
+        tau: int = Field(TAU, ge=1, le=10, description="A track is a label when its relevance score is >= tau.",
+                         json_schema_extra={"flag": "--tau"})
+
+    @classmethod
+    def build(cls, backends, options: Options) -> "ClassifyStage":
+        return cls(backends.vision, options.tau)
 
     def __init__(self, vision: EndpointSettings | None = None, tau: int = TAU) -> None:
         self.vision = vision

@@ -1,10 +1,9 @@
 """`dedup`: near-duplicate clusters over all panels (SPEC §4 step 3).
 
 Two panels are duplicates when their sha256 match (exact) or their 64-bit
-pHashes are within Hamming distance ``k`` (near). Candidates come from
-multi-index hashing, never all pairs: split the hash into k+1 chunks; two
-hashes within distance k agree exactly on at least one chunk (pigeonhole),
-so only hashes sharing a chunk value are compared. A pHash match is then
+pHashes are within Hamming distance ``k`` (near). ``near_hashes`` finds
+those pairs exactly without comparing all pairs (multi-index hashing, on
+Ray tasks when Ray is up and there are many panels). A pHash match is then
 confirmed by the dHash (also <= k): sparse line drawings on white collide
 in pHash's few low frequencies, while their gradient hashes stay far apart
 (benches and tests measure the precision this buys). Clusters are the
@@ -31,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 from scipy.sparse import coo_matrix
+from pydantic import Field
 from scipy.sparse.csgraph import connected_components
 
 from typing import Any
@@ -38,6 +38,8 @@ from typing import Any
 from schemas.tables import PANEL_DEDUP
 from sciir_dist.backends import efficientnet
 from sciir_dist.stages.base import GlobalStage
+from sciir_dist.stages.near_hashes import near_pairs
+from sciir_dist.stages.registry import StageOptions, register
 
 DEFAULT_K = 6
 DEFAULT_COSINE = 0.95  # SPEC §4, for CLIP-family embeddings
@@ -46,53 +48,6 @@ DEFAULT_COSINE = 0.95  # SPEC §4, for CLIP-family embeddings
 #: >= 0.992 while distinct text-only panels and charts reached 0.987, and 0.95
 #: merged 121 distinct pairs (0.99: none, and no duplicate missed).
 OFFLINE_COSINE = 0.99
-#: groups sharing a chunk value up to this size are compared vectorised by offset
-SMALL_GROUP = 64
-#: larger groups are compared all-pairs in blocks of this many rows
-BLOCK = 2048
-
-
-def chunk_bounds(k: int, bits: int = 64) -> list[tuple[int, int]]:
-    n = k + 1
-    edges = np.linspace(0, bits, n + 1).astype(int)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
-
-
-def near_pairs(hashes: np.ndarray, k: int = DEFAULT_K) -> np.ndarray:
-    """Index pairs (i < j) with Hamming(hashes[i], hashes[j]) <= k."""
-    h = np.asarray(hashes, dtype=np.uint64)
-    found: list[np.ndarray] = []
-
-    def keep(a: np.ndarray, c: np.ndarray) -> None:
-        close = np.bitwise_count(h[a] ^ h[c]) <= k
-        a, c = a[close], c[close]
-        found.append(np.stack([np.minimum(a, c), np.maximum(a, c)], axis=1))
-
-    for lo, hi in chunk_bounds(k):
-        key = (h >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
-        order = np.argsort(key, kind="stable")
-        sk = key[order]
-        starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
-        sizes = np.diff(np.concatenate([starts, [len(sk)]]))
-        size_of = np.repeat(sizes, sizes)
-        # small groups: compare each member with the next d members, vectorised over all groups
-        small = size_of <= SMALL_GROUP
-        for d in range(1, min(SMALL_GROUP, int(sizes.max(initial=1)))):
-            same = (sk[:-d] == sk[d:]) & small[:-d]
-            if not same.any():
-                break
-            keep(order[:-d][same], order[d:][same])
-        # large groups (many near-identical images): blockwise all-pairs within the group
-        for s, n in zip(starts[sizes > SMALL_GROUP], sizes[sizes > SMALL_GROUP]):
-            members = order[s : s + n]
-            for b in range(0, n, BLOCK):
-                block, rest = members[b : b + BLOCK], members[b:]
-                ii, jj = np.nonzero(np.bitwise_count(h[block][:, None] ^ h[rest][None, :]) <= k)
-                a, c = block[ii], rest[jj]
-                found.append(np.stack([a[a < c], c[a < c]], axis=1))
-    if not found:
-        return np.empty((0, 2), np.int64)
-    return np.unique(np.concatenate(found), axis=0)
 
 
 def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels: np.ndarray, k: int = DEFAULT_K,
@@ -149,11 +104,22 @@ def default_cosine(image_models: set[str]) -> float:
                default=DEFAULT_COSINE)
 
 
+@register
 class DedupStage(GlobalStage):
     name = "dedup"
     output_table = "panel_dedup"
     requires = {"panels": ("panel_id", "source_width", "source_height"),
                 "panel_hashes": ("panel_id", "sha256", "phash", "dhash")}
+
+    class Options(StageOptions):
+        k: int = Field(DEFAULT_K, ge=0, le=32, description="pHash Hamming distance for near duplicates.")
+        cosine: float | None = Field(None, gt=0, le=1, description=(
+            "Image-embedding cosine for duplicates (default 0.95 for open_clip, 0.99 for the offline "
+            "EfficientNet-Lite0)."))
+
+    @classmethod
+    def build(cls, backends, options: Options) -> "DedupStage":
+        return cls(options.k, options.cosine)
 
     def __init__(self, k: int = DEFAULT_K, cosine: float | None = None) -> None:
         self.k = k

@@ -19,17 +19,24 @@ from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.data.subject_categories import CATEGORIES, DESCRIPTIONS, from_table
 from sciir_dist.prompts import discipline as prompt
 from sciir_dist.stages.base import Resources, Stage, StageResult
+from sciir_dist.stages.registry import register
 from sciir_dist.stages.vlm import ask_all
 
 OFFLINE_VERSION = "discipline-offline-v1"
 
 
+@register
 class DisciplineStage(Stage):
     name = "discipline"
     output_table = "article_discipline"
     source_table = "articles"
     key = output_key = "article_id"
     inputs = ("article_id", "title", "subjects")
+
+
+    @classmethod
+    def build(cls, backends, options) -> "DisciplineStage":
+        return cls(backends.text)
 
     def __init__(self, text: EndpointSettings | None = None) -> None:
         self.text = text

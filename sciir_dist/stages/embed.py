@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 from PIL import Image
+from pydantic import Field
 
 from schemas.tables import TEXT_EMBEDDING_DIM, panel_embeddings_schema
 from sciir_dist.backends import efficientnet, minilm
 from sciir_dist.sql import eq
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
+from sciir_dist.stages.registry import StageOptions, register
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,28 @@ def load_image_encoder(clip: ClipSettings | None):
     return OpenClipEncoder(clip.model, clip.pretrained, clip.device)
 
 
+@register
 class EmbedStage(Stage):
     name = "embed"
     output_table = "panel_embeddings"
     inputs = ("panel_id", "figure_id", "sub_caption", "image")
     lookups = {"caption": Lookup("figures", "figure_id", "caption")}
+
+    class Options(StageOptions):
+        clip_model: str | None = Field(None, description=(
+            "open_clip architecture (e.g. ViT-B-32) or config .json (default: offline EfficientNet-Lite0)."),
+            json_schema_extra={"flag": "--clip-model", "envvar": "SCIIR_CLIP_MODEL"})
+        clip_pretrained: str | None = Field(None, description=(
+            "open_clip pretrained tag, local checkpoint or `sciir train clip` checkpoint directory "
+            "(default: random weights)."),
+            json_schema_extra={"flag": "--clip-pretrained", "aliases": ["--clip-checkpoint"],
+                               "envvar": "SCIIR_CLIP_PRETRAINED"})
+        gpus: float = Field(1.0, description="GPUs per embed actor when the cluster has GPUs.")
+
+    @classmethod
+    def build(cls, backends, options: Options) -> "EmbedStage":
+        clip = ClipSettings(options.clip_model, options.clip_pretrained) if options.clip_model else None
+        return cls(clip, options.gpus)
 
     def __init__(self, clip: ClipSettings | None = None, gpus: float = 1.0) -> None:
         self.clip = clip

@@ -14,6 +14,7 @@ import io
 import numpy as np
 import pyarrow as pa
 from PIL import Image
+from pydantic import Field
 
 from schemas.outputs import load
 from schemas.tables import PANEL_FILTER
@@ -21,16 +22,27 @@ from sciir_dist.backends.openai import EndpointSettings, VLMError
 from sciir_dist.prompts import filter as prompt
 from sciir_dist.backends import ocr
 from sciir_dist.stages.base import Resources, Stage, StageResult
+from sciir_dist.stages.registry import StageOptions, register
 from sciir_dist.stages.vlm import ask_all, data_url
 
 REVIEW_BELOW = 0.7
 OFFLINE_VERSION = "filter-offline-v1"
 
 
+@register
 class FilterStage(Stage):
     name = "filter"
     output_table = "panel_filter"
     inputs = ("panel_id", "sub_caption", "fill_color", "image")
+
+
+    class Options(StageOptions):
+        review_below: float = Field(REVIEW_BELOW, ge=0, le=1, description=(
+            "Decisions less confident than this go to the review queue (filter_review)."))
+
+    @classmethod
+    def build(cls, backends, options: Options) -> "FilterStage":
+        return cls(backends.vision, options.review_below)
 
     def __init__(self, vision: EndpointSettings | None = None, review_below: float = REVIEW_BELOW) -> None:
         self.vision = vision

@@ -21,6 +21,7 @@ from schemas.tables import PANEL_HASHES
 from sciir_dist.ingest.standardize import target_size
 from sciir_dist.sql import eq
 from sciir_dist.stages.base import Resources, Stage, StageResult
+from sciir_dist.stages.registry import register
 
 
 def _bits(h) -> int:
@@ -52,6 +53,7 @@ def content_box(canvas: tuple[int, int], source_size: tuple[int, int]) -> tuple[
     return x0, y0, x0 + max(1, w), y0 + max(1, h)
 
 
+@register
 class HashStage(Stage):
     name = "hash"
     output_table = "panel_hashes"

@@ -350,9 +350,40 @@ VERDICTS = pa.schema(
 
 TABLES["verdicts"] = (VERDICTS, "verdict_id")
 
+# -- leakage guard: training texts against benchmark prompts (`sciir bench contamination`)
+BENCH_TEXT_EMBEDDINGS = pa.schema(
+    [
+        pa.field("embedding_id", pa.string(), nullable=False),  # <sample_id>#<bench_field>
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("bench_field", pa.string()),  # prompt | sci_rcot | abstract_prompt (a text once per sample)
+        pa.field("text_sha256", pa.string()),  # a changed text is embedded again
+        pa.field("text_model", pa.string()),
+        pa.field("embedding", pa.list_(pa.float32(), TEXT_EMBEDDING_DIM)),  # L2-normalised
+    ]
+)
+
+TABLES["bench_text_embeddings"] = (BENCH_TEXT_EMBEDDINGS, "embedding_id")
+
+PANEL_CONTAMINATION = pa.schema(
+    [
+        # one row per panel with any text: its closest benchmark text, marked or not
+        pa.field("panel_id", pa.string(), nullable=False),
+        pa.field("contaminated", pa.bool_()),  # contamination_cosine >= contamination_threshold: not for training
+        pa.field("contamination_sample_id", pa.string()),  # the closest benchmark sample
+        pa.field("contamination_field", pa.string()),  # the panel's text: sci_rcot | abstract_prompt | sub_caption | caption
+        pa.field("contamination_bench_field", pa.string()),  # the sample's text: prompt | sci_rcot | abstract_prompt
+        pa.field("contamination_cosine", pa.float32()),
+        pa.field("contamination_threshold", pa.float32()),
+        pa.field("contamination_model", pa.string()),
+    ]
+)
+
+TABLES["panel_contamination"] = (PANEL_CONTAMINATION, "panel_id")
+
 #: per-panel stage output tables shown with `sciir query panels`
 #: per-panel stage outputs that `sciir query panels` joins onto panels (plug-in stages add theirs)
-STAGE_TABLES = ["panel_hashes", "panel_embeddings", "panel_dedup", "panel_filter", "panel_classify", "panel_annotations"]
+STAGE_TABLES = ["panel_hashes", "panel_embeddings", "panel_dedup", "panel_filter", "panel_classify", "panel_annotations",
+                "panel_contamination"]
 
 
 def register_table(name: str, schema: pa.Schema, key: str, panel_stage: bool = False) -> None:

@@ -17,7 +17,8 @@ from tests.test_ingest import snapshot
 
 runner = CliRunner()
 COMMANDS = ["synth", "ingest", "curate", "query", "sql", "stats", "show", "demo", "export", "submit", "train clip",
-            "bench load", "bench build", "bench checklist", "bench sweep", "bench judge", "bench score", "bench correlate"]
+            "bench load", "bench build", "bench checklist", "bench sweep", "bench judge", "bench score", "bench correlate",
+            "bench agreement", "bench contamination", "warehouse vacuum"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

@@ -238,6 +238,40 @@ def agreement(data: DataOpt,
         print_table(pa.Table.from_pylist([{**{k: v for k, v in meta.items() if isinstance(v, str)}, **r} for r in rows]), fmt)
 
 
+@bench.command()
+def contamination(data: DataOpt,
+                  threshold: Annotated[Optional[float], typer.Option(
+                      help="Cosine (MiniLM) at or above which a panel text is a near-duplicate of a benchmark text "
+                           "(default: the measured one, README 'Contamination').")] = None,
+                  limit: Annotated[int, typer.Option(help="Closest (panel, sample) pairs to list.")] = 20,
+                  fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+                  progress: ProgressOpt = True, storage_option: StorageOpt = None) -> None:
+    """Mark training panels whose Sci-RCoT, abstract prompt, sub-caption or caption near-duplicates a benchmark
+    prompt (panel_contamination; the training split leaves them out); counts per mode x group, closest pairs."""
+    import pyarrow as pa
+
+    from sciir_dist.bench.contamination import DEFAULT_THRESHOLD, check, closest_pairs
+
+    if fmt == Fmt.csv:
+        raise typer.BadParameter("--format takes table or json")
+    try:
+        res = check(warehouse(data, storage_option), DEFAULT_THRESHOLD if threshold is None else threshold, progress)
+    except ValueError as exc:
+        _fail(exc)
+    pairs = closest_pairs(res, limit)
+    marked = sum(g["panels_marked"] for g in res.by_group)
+    if fmt == Fmt.json:
+        print(json.dumps({"run_id": res.run_id, "threshold": res.threshold, "versions_read": res.versions_read,
+                          "panels_checked": res.marks.num_rows, "panels_marked": marked, "rows_written": res.rows_written,
+                          "by_group": res.by_group, "closest": pairs}, ensure_ascii=False))
+        return
+    console.print(f"{marked} of {res.marks.num_rows} panels with text are near-duplicates of a benchmark text "
+                  f"(cosine >= {res.threshold}); run {res.run_id}, versions read {res.versions_read}")
+    print_table(pa.Table.from_pylist(res.by_group))
+    if pairs:
+        print_table(pa.Table.from_pylist(pairs))
+
+
 # -- reference interop (MAIR-Lab-HUST/SciIR's own files) ----------------------
 ModeOpt = Annotated[Optional[str], typer.Option(help="IF or IR (also cot/abstract).")]
 GroupOpt = Annotated[Optional[str], typer.Option(help="All_Three or <Track>_<Track>.")]

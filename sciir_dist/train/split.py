@@ -1,9 +1,11 @@
 """The training split (SPEC §7): dedup representatives that no benchmark
 sample leaks into, labelled (not ``low_reasoning``), not selected for a
-benchmark, and under an allowed license. Each row carries what training and
-exports need: the text (abstract prompt, else the sub-caption or caption),
-Sci-RCoT, license, DOI and attribution. A stable hash of the panel id puts a
-share of the rows in the held-out split."""
+benchmark, with no text that near-duplicates a benchmark prompt
+(``panel_contamination``, `sciir bench contamination`), and under an allowed
+license. Each row carries what training and exports need: the text
+(abstract prompt, else the sub-caption or caption), Sci-RCoT, license, DOI
+and attribution. A stable hash of the panel id puts a share of the rows in
+the held-out split."""
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ def training_split(wh: Warehouse, licenses: tuple[str, ...] = DEFAULT_LICENSES, 
     con.register("ann", wh.read("panel_annotations", list(ann_cols)))  # empty (typed) before annotate ran
     bench = wh.read("bench_samples", ["source"])  # empty (typed) when no benchmark exists
     con.register("bench", bench)
+    con.register("contaminated", wh.read("panel_contamination", ["panel_id"], where="contaminated"))
     rows = con.sql(f"""
         SELECT p.panel_id, p.article_id, c.labels, a.doi, a.title AS article_title, a.license, a.license_url,
                a.source_uri, f.label AS figure_label,
@@ -66,6 +69,7 @@ def training_split(wh: Warehouse, licenses: tuple[str, ...] = DEFAULT_LICENSES, 
         WHERE d.dup_of IS NULL AND NOT coalesce(d.bench_leak, false) AND NOT c.low_reasoning
           AND {is_in("a.license", licenses)}
           AND p.panel_id NOT IN (SELECT source FROM bench WHERE source IS NOT NULL)
+          AND p.panel_id NOT IN (SELECT panel_id FROM contaminated)
           AND coalesce(n.abstract_prompt, p.sub_caption, f.caption) IS NOT NULL
         ORDER BY p.panel_id""").df()
     rows["heldout"] = [heldout(p, heldout_percent) for p in rows["panel_id"]]

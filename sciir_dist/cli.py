@@ -23,7 +23,6 @@ from sciir_dist.cli_common import (SPLIT_DEFAULTS, DataOpt, Fmt, InputOpt, Model
                                    console as out, endpoint, model_settings, print_table, protocol_name, splitter_config,
                                    storage, warehouse, with_stage_options)
 from sciir_dist.split.cli import split
-from sciir_dist.warehouse import Warehouse
 
 app = typer.Typer(
     name="sciir",

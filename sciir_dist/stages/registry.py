@@ -142,10 +142,11 @@ def _ship_by_value(module) -> None:
             continue
 
 
-#: the built-in stages, in pipeline order (imported here so they register)
+#: the built-in stages, in pipeline order; each lives in sciir_dist/stages/<name>.py
 PIPELINE: tuple[str, ...] = ("hash", "embed", "dedup", "filter", "discipline", "classify", "annotate")
 
 
 def load_builtin() -> None:
-    for module in ("hash", "embed", "dedup", "filter", "discipline", "classify", "annotate"):
-        importlib.import_module(f"sciir_dist.stages.{module}")
+    """Import the built-in stages, so that they register."""
+    for name in PIPELINE:
+        importlib.import_module(f"sciir_dist.stages.{name}")

@@ -50,6 +50,15 @@ class BatchOutcome:
     ok: list[str] = field(default_factory=list)  # source keys that produced output
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source key, reason)
 
+    def absorb(self, other: "BatchOutcome") -> None:
+        """Add another batch's events (the driver gathers a checkpoint's worth)."""
+        for table, frags in other.fragments.items():
+            self.fragments.setdefault(table, []).extend(frags)
+        self.done += other.done
+        self.ok += other.ok
+        self.rejected += other.rejected
+        self.items += other.items
+
 
 class TableBatchWorker:
     """Built once per worker (actor, Spark partition, local run): opens the

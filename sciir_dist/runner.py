@@ -163,12 +163,7 @@ def _commit_stream(wh: Warehouse, stage: Stage, outcomes: Iterator[BatchOutcome]
     with make_progress() as bar:
         task = bar.add_task(label, total=total, visible=progress)
         for out in outcomes:
-            for table, frags in out.fragments.items():
-                pending.fragments.setdefault(table, []).extend(frags)
-            pending.done += out.done
-            pending.ok += out.ok
-            pending.rejected += out.rejected
-            pending.items += out.items
+            pending.absorb(out)
             for _, reason in out.rejected:
                 key = f"{stage.name}:{reason}"
                 summary.rejected[key] = summary.rejected.get(key, 0) + 1

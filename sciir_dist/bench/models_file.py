@@ -41,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sciir_dist.backends.openai import CallSettings
+from sciir_dist.toml_values import scalar
 
 Role = Literal["vision", "text", "judge"]
 Call = Literal["reasoning", "sci_rcot", "abstract"]
@@ -97,14 +98,6 @@ def _read(path: Path, what: str) -> dict:
         raise ValueError(f"{what} {path}: {exc}") from None
 
 
-def _value(text: str):
-    """A ``--set`` value as TOML reads it (0.3, 512, true, "x"), else the raw string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def load_model_settings(path: str | Path | None = None, overrides: list[str] | None = None) -> ModelSettings:
     """The file's ``roles``/``calls`` sections with ``--set`` overrides on top."""
     raw = _read(Path(path), "model config") if path else {}
@@ -113,7 +106,7 @@ def load_model_settings(path: str | Path | None = None, overrides: list[str] | N
         parts = key.strip().split(".")
         if not sep or len(parts) != 3 or parts[0] not in ("roles", "calls"):
             raise ValueError(f"--set expects roles.<role>.<key>=VALUE or calls.<call>.<key>=VALUE, got {item!r}")
-        raw.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = _value(value.strip())
+        raw.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = scalar(value.strip())
     try:
         return ModelSettings.model_validate(raw)
     except ValidationError as exc:

@@ -92,7 +92,7 @@ def option_fields() -> list[tuple[str, str, Any]]:
 def parse_options(items: list[str] | None) -> dict[str, dict[str, Any]]:
     """``STAGE.OPTION=VALUE`` strings -> {stage: {option: value}}; values are
     read as TOML scalars (0.3, 6, true, "x"), else kept as strings."""
-    import tomllib
+    from sciir_dist.toml_values import scalar
 
     out: dict[str, dict[str, Any]] = {}
     for item in items or []:
@@ -100,11 +100,7 @@ def parse_options(items: list[str] | None) -> dict[str, dict[str, Any]]:
         stage, dot, opt = key.strip().partition(".")
         if not sep or not dot or not stage or not opt:
             raise ValueError(f"--option expects STAGE.OPTION=VALUE, got {item!r}")
-        try:
-            parsed = tomllib.loads(f"v = {value.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            parsed = value.strip()
-        out.setdefault(stage, {})[opt.replace("-", "_")] = parsed
+        out.setdefault(stage, {})[opt.replace("-", "_")] = scalar(value.strip())
     return out
 
 

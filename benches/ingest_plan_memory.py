@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sciir_dist.ingest import run as ingest  # noqa: E402
 from sciir_dist.ingest.packages import Source  # noqa: E402
+from sciir_dist.ingest.worker import lookup  # noqa: E402
 from sciir_dist.warehouse import Warehouse, write_fragments  # noqa: E402
 
 BATCH = 100_000
@@ -92,11 +93,12 @@ def measure(root: str, n: int, which: str) -> dict:
 
 
 def lookup_ms(root: str, n: int) -> float:
-    """One checkpoint's read of its sources' previous rows (1,000 URIs)."""
+    """The read of 1,000 sources' previous rows (what the workers of one
+    checkpoint look up, batch by batch)."""
     wh = Warehouse(root)
     uris = [uri(i) for i in range(0, n, max(1, n // 1000))]
     t = time.perf_counter()
-    ingest.lookup(wh, "sources", ["source_uri", "article_ids"], "source_uri", uris)
+    lookup(wh.open("sources"), ["source_uri", "article_ids"], "source_uri", uris)
     return (time.perf_counter() - t) * 1000
 
 

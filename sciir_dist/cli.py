@@ -22,6 +22,7 @@ from sciir_dist.cli_common import (SPLIT_DEFAULTS, DataOpt, Fmt, InputOpt, Model
                                    StorageOpt, WeightsOpt, YoloClassOpt, YoloConfOpt, YoloDeviceOpt, YoloImgszOpt, YoloIouOpt,
                                    console as out, endpoint, model_settings, print_table, protocol_name, splitter_config,
                                    storage, warehouse, with_stage_options)
+from sciir_dist.ingest.run import BATCH_SIZE, COMMIT_EVERY, run_ingest
 from sciir_dist.split.cli import split
 
 app = typer.Typer(
@@ -104,7 +105,10 @@ def ingest(
         help="Regular expression (case-insensitive) of a credit phrase that marks a figure as third-party material; "
              "repeatable, replaces the default list (README, 'Gates').")] = None,
     commit_every: Annotated[int, typer.Option(min=1, help="Commit every N sources (a checkpoint): a killed run loses at "
-                                                          "most one checkpoint, and a re-run skips every committed source.")] = 1000,
+                                                          "most one checkpoint, and a re-run skips every committed source.")] = COMMIT_EVERY,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sources per worker call (a Spark task, a Ray actor call): each batch "
+                                                        "writes one fragment per table, and a checkpoint spreads over at most "
+                                                        "commit-every / batch-size cores.")] = BATCH_SIZE,
     storage_option: StorageOpt = None,
     input_option: InputOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -114,7 +118,6 @@ def ingest(
     from sciir_dist.engines.base import make_engine
     from sciir_dist.ingest.license import DEFAULT_ALLOW, THIRD_PARTY_PHRASES
     from sciir_dist.ingest.pipeline import IngestOptions
-    from sciir_dist.ingest.run import run_ingest
 
     split_cfg = splitter_config(splitter, splitter_weights, yolo_imgsz, yolo_conf, yolo_iou, yolo_class, yolo_device)
     for phrase in third_party_phrase or ():
@@ -131,11 +134,12 @@ def ingest(
         splitter=split_cfg,
         storage_options=storage(input_option),
     )
-    eng = make_engine(engine.value, master=master, progress=progress)
+    eng = make_engine(engine.value, master=master)
     params = {"engine": engine.value, "master": master, **split_cfg.params(), "allow_license": list(opts.allow_licenses),
               "max_pixels": max_pixels, "third_party_phrases": list(opts.third_party_phrases),
               "storage_options": wh.storage_options, "input_options": opts.storage_options}
-    summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params, commit_every=commit_every, progress=progress)
+    summary = run_ingest(inputs, wh, eng, opts, fmt=fmt.value, params=params, commit_every=commit_every,
+                         batch_size=batch_size, progress=progress)
     if json_out:
         print(json.dumps(summary.as_dict()))
     else:
@@ -437,7 +441,6 @@ def demo(
     from sciir_dist.bench.sweep import run_sweep
     from sciir_dist.curate.run import STAGES, run_curate
     from sciir_dist.engines.base import make_engine
-    from sciir_dist.ingest.run import run_ingest
     from sciir_dist.query import near, query, sql, stats as get_stats
     from sciir_dist.synth.corpus import generate
 

@@ -38,15 +38,8 @@ class Bar:
     progress: Progress
     task: TaskID
 
-    @property
-    def completed(self) -> float:
-        return next(t.completed for t in self.progress.tasks if t.id == self.task)
-
     def advance(self, n: float = 1) -> None:
         self.progress.advance(self.task, n)
-
-    def update(self, completed: float) -> None:
-        self.progress.update(self.task, completed=completed)
 
 
 @contextmanager
@@ -57,19 +50,15 @@ def job_bar(desc: str, total: int, enabled: bool = True) -> Iterator[Bar]:
         yield Bar(p, p.add_task(desc, total=total, visible=enabled))
 
 
-def progress_iter(items: list[T], desc: str, enabled: bool = True, bar: Bar | None = None) -> Iterator[T]:
-    """Yield ``items``, counting each one done when the next is asked for:
-    on ``bar`` when given, else on a bar of its own."""
-    if bar is None:
-        if not enabled or not items:
-            yield from items
-            return
-        with job_bar(desc or "working", len(items)) as own:
-            yield from progress_iter(items, desc, bar=own)
+def progress_iter(items: list[T], desc: str, enabled: bool = True) -> Iterator[T]:
+    """Yield ``items``, counting each one done when the next is asked for."""
+    if not enabled or not items:
+        yield from items
         return
-    for x in items:
-        yield x
-        bar.advance()
+    with job_bar(desc or "working", len(items)) as bar:
+        for x in items:
+            yield x
+            bar.advance()
 
 
 @dataclass

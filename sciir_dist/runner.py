@@ -73,7 +73,7 @@ def run_job(wh: Warehouse, job: str, factories: Callable[[str], tuple[list[Calla
     picklable factory per stage (workers build their own copy) and Ray actors
     to release at the end (e.g. shared budget counters)."""
     t0 = time.monotonic()
-    runner = make_engine(engine, address, progress=progress)
+    runner = make_engine(engine, address)
     run = RunRecorder(wh, job, runner.name, dict(params or {}, retry_rejects=retry_rejects))
     summary = Summary(job=job, run_id=run.run_id)
     makers, actors = factories(run.run_id)

@@ -28,14 +28,14 @@ def spark():
 def spark_engine(spark):
     from sciir_dist.engines.spark import SparkEngine
 
-    return SparkEngine(progress=False)
+    return SparkEngine()
 
 
 @pytest.fixture(scope="session")
 def local_engine():
     from sciir_dist.engines.local import LocalEngine
 
-    return LocalEngine(progress=False)
+    return LocalEngine()
 
 
 @pytest.fixture(scope="session")

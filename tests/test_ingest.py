@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from schemas.tables import key_of
+from sciir_dist.engines.local import LocalEngine
 from sciir_dist.ingest.run import run_ingest
 from sciir_dist.warehouse import Warehouse
 
@@ -69,7 +70,7 @@ def test_ray_engine_gives_identical_tables(spark_warehouse, corpus, ray_local, t
 
     wh_spark, _ = spark_warehouse
     wh_ray = Warehouse(str(tmp_path / "wh-ray"))
-    summary = run_ingest([str(corpus)], wh_ray, make_engine("ray", progress=False), commit_every=10, progress=False)
+    summary = run_ingest([str(corpus)], wh_ray, make_engine("ray"), commit_every=10, progress=False)
     assert snapshot(wh_ray) == snapshot(wh_spark)
     assert wh_ray.read("runs").to_pylist()[-1]["engine"] == "ray" and summary.rows_in > 10
 
@@ -123,3 +124,48 @@ def test_same_doi_in_two_packages_is_ingested_once(commit_every, copy_corpus, ma
     summary2 = run_ingest([str(twin)], wh, local_engine)
     assert summary2.skipped == 1  # already processed (as a duplicate)
     assert len(wh.read("rejects", where="reason = 'duplicate_article'")) == 1
+
+
+class RecordingEngine(LocalEngine):
+    """The local engine, noting the source URIs of every batch it runs."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[list[str]]] = []
+
+    def map_batches(self, make_worker, batches, **resources):
+        self.calls.append([[s.uri for s in b] for b in batches])
+        return super().map_batches(make_worker, batches, **resources)
+
+
+def test_duplicates_across_batches_rerun_only_the_batch_that_lost(copy_corpus, manifest, tmp_path):
+    """One checkpoint, a source per batch: a twin of a new article in a later
+    batch than its owner (only the driver sees both claims: that batch alone
+    runs again), and a twin of an article committed by an earlier run (its
+    batch drops it by itself: processed once). Owners, rejects and tables
+    are those of one run where every claim meets in a single batch."""
+    by_source = {a["source"]: a for a in manifest["articles"] if a["license"] == "CC-BY-4.0" and not a["archive"]}
+    new, old = by_source["PMC903001"], by_source["PMC903000"]
+    held = tmp_path / "held"
+    shutil.move(copy_corpus / new["source"], held)
+    wh = Warehouse(str(tmp_path / "wh"))
+    run_ingest([str(copy_corpus)], wh, LocalEngine(), progress=False)
+    shutil.move(held, copy_corpus / new["source"])
+    for art in (new, old):
+        shutil.copytree(copy_corpus / art["source"], copy_corpus / "zz-mirror" / art["source"])
+    owner_new, twin_old, twin_new = (str(copy_corpus / p) for p in (new["source"], f"zz-mirror/{old['source']}",
+                                                                    f"zz-mirror/{new['source']}"))
+    engine = RecordingEngine()
+    summary = run_ingest([str(copy_corpus)], wh, engine, batch_size=1, progress=False)
+    assert engine.calls == [[[owner_new], [twin_old], [twin_new]], [[twin_new]]]
+    owners = {r["article_id"]: r["source_uri"] for r in wh.read("articles", ["article_id", "source_uri"]).to_pylist()}
+    assert owners[new["article_id"]] == owner_new and owners[old["article_id"]] == str(copy_corpus / old["source"])
+    dup = {r["source_uri"]: r for r in wh.read("rejects", where="reason = 'duplicate_article'").to_pylist()}
+    assert set(dup) == {twin_old, twin_new} and summary.rejected["duplicate_article"] == 2
+    assert dup[twin_new]["detail"] == f"article {new['article_id']} is already ingested from {owner_new}"
+    assert summary.rows_out["articles"] == 1  # the re-run batch is counted once, without the article it lost
+
+    reference = Warehouse(str(tmp_path / "wh-one-batch"))
+    single = RecordingEngine()
+    run_ingest([str(copy_corpus)], reference, single, batch_size=1000, progress=False)
+    assert len(single.calls) == 1  # every claim in one batch: nothing to re-run
+    assert snapshot(wh) == snapshot(reference)

@@ -14,7 +14,6 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from sciir_dist.logs import adopt_library_handlers, logging_to_file
-from sciir_dist.progress import Bar
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -77,83 +76,12 @@ class _BatchActor:
         return {"outcome": [pickle.dumps(self.worker(pickle.loads(b))) for b in rows["batch"]]}
 
 
-def _apply_each(fn: Callable[[Any], Any], items: list) -> list:
-    return [fn(x) for x in items]
-
-
-def _apply_partition(fn: Callable[[Iterator[Any]], Any], items: list) -> list:
-    return list(fn(iter(items)))
-
-
-class RayComputed:
-    """Results kept in the object store, one list per partition, for the
-    driver's later passes (the Spark engine's persisted RDD, on Ray)."""
-
-    def __init__(self, parts: list) -> None:
-        self.parts = parts
-
-    def _run(self, apply: Callable, fn: Callable, desc: str) -> list[Any]:
-        import ray
-
-        task = ray.remote(apply)
-        return [y for ys in _gather([task.remote(fn, p) for p in self.parts], desc) for y in ys]
-
-    def collect_each(self, fn: Callable[[Any], Any], desc: str = "") -> list[Any]:
-        return self._run(_apply_each, fn, desc)
-
-    def collect_partitions(self, fn: Callable[[Iterator[Any]], Any], desc: str = "") -> list[Any]:
-        return self._run(_apply_partition, fn, desc)
-
-    def release(self) -> None:
-        self.parts = []
-
-
-def _wait(refs: list, desc: str) -> None:
-    """Wait for every task, with a progress bar over finished ones; results
-    stay where they are."""
-    import ray
-
-    from sciir_dist.progress import make_progress
-
-    pending = list(refs)
-    with make_progress() as bar:
-        task = bar.add_task(desc or "ray", total=len(refs), visible=bool(desc))
-        while pending:
-            done, pending = ray.wait(pending, num_returns=len(pending), timeout=0.3, fetch_local=False)
-            bar.advance(task, len(done))
-
-
-def _gather(refs: list, desc: str) -> list:
-    import ray
-
-    _wait(refs, desc)
-    return ray.get(refs)
-
-
 class RayEngine:
     name = "ray"
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
         init_ray(address, num_cpus)
         self.cluster = address or "local"
-
-    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "", bar: Bar | None = None) -> RayComputed:
-        """``fn`` over items in Ray tasks (a few partitions per CPU, so uneven
-        packages balance); results stay in the object store. A job's ``bar``
-        is advanced by the items once they are all done."""
-        import ray
-
-        if not items:
-            return RayComputed([])
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        n = max(1, min(len(items), cpus * 4))
-        parts = [items[i::n] for i in range(n)]
-        task = ray.remote(_apply_each)
-        refs = [task.remote(fn, p) for p in parts]
-        _wait(refs, "" if bar else desc)  # materialise once, with progress
-        if bar is not None:
-            bar.advance(len(items))
-        return RayComputed(refs)
 
     def stop(self) -> None:
         pass  # the Ray instance is shared (tests, notebooks, other stages of the job)

@@ -1,5 +1,5 @@
-"""Spark engine: items become an RDD, results stay persisted on executors
-(memory, spilling to disk) between the driver's passes.
+"""Spark engine: batches become Spark tasks, one worker per task, results
+streamed back to the driver as they finish.
 
 Under ``spark-submit`` the session comes from the submit (its master and
 configs); otherwise ``local[*]`` unless ``--master`` says otherwise.
@@ -7,15 +7,12 @@ configs); otherwise ``local[*]`` unless ``--master`` says otherwise.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import sys
-import threading
-import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
-
-from sciir_dist.progress import Bar, make_progress
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator
 
 
 def configure_environment() -> None:
@@ -56,112 +53,50 @@ def get_session(master: str | None = None, app: str = "sciir-dist"):
     )
 
 
-class SparkComputed:
-    def __init__(self, engine: "SparkEngine", rdd) -> None:
-        self.engine = engine
-        self.rdd = rdd
-
-    def collect_each(self, fn: Callable[[Any], Any], desc: str = "") -> list[Any]:
-        return self.engine._collect(self.rdd.map(fn), desc)
-
-    def collect_partitions(self, fn: Callable[[Iterator[Any]], Iterable[Any]], desc: str = "") -> list[Any]:
-        return self.engine._collect(self.rdd.mapPartitions(fn), desc)
-
-    def release(self) -> None:
-        self.rdd.unpersist()
-
-
 class SparkEngine:
     name = "spark"
 
-    def __init__(self, master: str | None = None, progress: bool = True) -> None:
+    def __init__(self, master: str | None = None) -> None:
         self.spark = get_session(master)
         self.sc = self.spark.sparkContext
         self.cluster = self.sc.master  # what the job really ran on (spark-submit may have chosen it)
         self.sc.setLogLevel("ERROR")
-        self.progress = progress
 
-    def parallelize(self, items: list[Any], fn: Callable[[Any], Any], desc: str = "", bar: Bar | None = None) -> SparkComputed:
-        from pyspark import StorageLevel
-
-        # small slices balance uneven packages across cores
-        slices = max(1, min(len(items), self.sc.defaultParallelism * 4))
-        rdd = self.sc.parallelize(items, slices).map(fn).persist(StorageLevel.MEMORY_AND_DISK)
-        # materialise once, with progress; later passes read the persisted results
-        self._collect(rdd.map(lambda _: 1), desc, bar, len(items))
-        return SparkComputed(self, rdd)
-
-    def _collect(self, rdd, desc: str, bar: Bar | None = None, items: int = 0) -> list[Any]:
-        """``rdd.collect()`` with progress read from Spark's task counts: on a
-        job's ``bar`` (finished tasks as their share of ``items``), else on a
-        bar of its own (none without a ``desc``: the job's bar speaks)."""
-        if bar is None and not (self.progress and desc):
-            return rdd.collect()
-        group = f"sciir-{time.monotonic_ns()}"
-        self.sc.setJobGroup(group, desc or "sciir", interruptOnCancel=False)
-        done = threading.Event()
-
-        def watch(report: Callable[[int, int], None]) -> None:
-            tracker = self.sc.statusTracker()
-            while not done.wait(0.3):
-                finished, total = _task_counts(tracker, group)
-                if total:
-                    report(finished, total)
-            report(1, 1)
-
-        with _reporter(desc, bar, items) as report:
-            t = threading.Thread(target=watch, args=(report,), daemon=True)
-            t.start()
-            try:
-                return rdd.collect()
-            finally:
-                done.set()
-                t.join()
-
-    def map_batches(self, make_worker: Callable[[], Callable[[list], Any]], batches: list[list], **resources: Any
-                    ) -> Iterator[Any]:
+    def map_batches(self, make_worker: Callable[[], Callable[[list], Any]], batches: list[list], *,
+                    concurrency: int | None = None, **resources: Any) -> Iterator[Any]:
         """``worker(batch)`` for each batch, one task per batch, one worker
-        per task (built in the task, so models load on the executor); results
-        stream back partition by partition. Spark schedules a core per task:
-        GPU and CPU requests are the cluster's configuration, not ours."""
+        per task (built in the task, so models load on the executor). Each
+        task is a Spark job of its own, submitted from threads as many as the
+        cluster's cores (or ``concurrency``), so batches run side by side and
+        stream back in batch order (an RDD's ``toLocalIterator`` would run one
+        partition at a time). Spark schedules a core per task: GPU and CPU
+        requests are the cluster's configuration, not ours."""
         if not batches:
             return iter(())
-
-        def run(part: Iterator[list]) -> Iterator[Any]:
-            worker = None
-            for batch in part:
-                worker = worker or make_worker()
-                yield worker(batch)
-
-        rdd = self.sc.parallelize(batches, len(batches)).mapPartitions(run)
-        return rdd.toLocalIterator(prefetchPartitions=True)
+        rdd = self.sc.parallelize(batches, len(batches))
+        width = min(len(batches), concurrency or self.sc.defaultParallelism)
+        return _stream(self.sc, rdd, functools.partial(_run_batches, make_worker), width)
 
     def stop(self) -> None:
         # the session is shared (tests, notebooks); stopping is the caller's call
         pass
 
 
-@contextmanager
-def _reporter(desc: str, bar: Bar | None, items: int) -> Iterator[Callable[[int, int], None]]:
-    """Where (finished, total) task counts go: ``bar`` (as a share of
-    ``items`` on top of what it showed before) or a new bar of its own."""
-    if bar is not None:
-        start = bar.completed
-        yield lambda finished, total: bar.update(start + items * finished / total)
-        return
-    with make_progress() as p:
-        task = p.add_task(desc, total=None)
-        yield lambda finished, total: p.update(task, total=total, completed=finished)
+def _run_batches(make_worker: Callable[[], Callable[[list], Any]], part: Iterator[list]) -> Iterator[Any]:
+    """One partition's batches through one worker, built in the task."""
+    worker = None
+    for batch in part:
+        worker = worker or make_worker()
+        yield worker(batch)
 
 
-def _task_counts(tracker, group: str) -> tuple[int, int]:
-    """(finished, total) tasks of the Spark jobs in ``group``."""
-    total = finished = 0
-    for job_id in tracker.getJobIdsForGroup(group) or []:
-        job = tracker.getJobInfo(job_id)
-        for sid in job.stageIds if job else []:
-            st = tracker.getStageInfo(sid)
-            if st:
-                total += st.numTasks
-                finished += st.numCompletedTasks
-    return finished, total
+def _stream(sc, rdd, run: Callable[[Iterator[list]], Iterator[Any]], width: int) -> Iterator[Any]:
+    """``run`` over every partition of ``rdd``, ``width`` Spark jobs at a
+    time, yielding each partition's results in partition order."""
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="sciir-spark")
+    try:
+        jobs = [pool.submit(sc.runJob, rdd, run, [i]) for i in range(rdd.getNumPartitions())]
+        for job in jobs:
+            yield from job.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,6 +1,16 @@
 """The ingest driver: plan -> per checkpoint of ``commit_every`` sources:
-process on an engine -> resolve duplicate articles -> write fragments on the
-engine -> one commit per table.
+map a worker over batches of them on an engine (``engine.map_batches``,
+local, Spark or Ray) -> settle duplicate articles across batches -> one
+commit per table.
+
+Each worker (``ingest.worker``) processes a batch of sources, drops the
+duplicate articles it can see itself (claims on articles the warehouse
+already holds, and claims of its own sources), writes every table's rows as
+uncommitted fragments and returns its claims. So in the common case a source
+is processed once. Only when a batch stored an article that a source of an
+earlier batch of the same checkpoint also claims does the driver re-run that
+batch, with the losing claims passed in; its first fragments are never
+committed (``sciir warehouse vacuum`` removes such files).
 
 Commit order is rejects, panels, figures, articles, and ``sources`` last: a
 source listed in ``sources`` with its fingerprint is completely in every
@@ -10,104 +20,41 @@ A killed run therefore loses at most the checkpoint it was in.
 
 Sources go through checkpoints sorted by URI, and each checkpoint resolves
 duplicate articles against what earlier ones committed, so "the first
-claimant by URI owns an article" holds whatever the checkpoint size. The
-driver never holds a whole table: planning matches keys in Arrow, and each
-checkpoint reads only the rows of its own sources and articles.
+claimant by URI owns an article" holds whatever the checkpoint and batch
+sizes. The driver never holds a whole table: planning matches keys in Arrow,
+and workers look up only the rows of their own sources and articles.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import INGEST_TABLES, schema_of
 from sciir_dist.engines.base import Engine
 from sciir_dist.ingest.packages import Source, discover
-from sciir_dist.ingest.pipeline import IngestOptions, SourceResult, process_source
+from sciir_dist.ingest.pipeline import IngestOptions
+from sciir_dist.ingest.worker import IngestJob, IngestWorker, Losers, SourceBatchOutcome, resolve_owners
 from sciir_dist.progress import Bar, Summary, job_bar
 from sciir_dist.runs import RunRecorder
 from sciir_dist.sql import is_in
-from sciir_dist.warehouse import Warehouse, write_fragments
+from sciir_dist.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
 
 COMMIT_ORDER = ("rejects", "panels", "figures", "articles", "sources")
 #: sources per checkpoint (``--commit-every``): what a killed run can lose
 COMMIT_EVERY = 1000
-#: values per IN filter of a lookup, whatever a checkpoint holds
-LOOKUP_CHUNK = 1000
+#: sources per worker call (``--batch-size``): each batch writes one fragment
+#: per table, and a checkpoint runs on at most this many cores at a time:
+#: ``commit_every / batch_size`` batches
+BATCH_SIZE = 16
 #: input sources matched per pass over the committed ``sources`` keys
 PLAN_CHUNK = 131_072
-
-
-@dataclass(frozen=True)
-class Processor:
-    """Picklable per-source function shipped to the engine."""
-
-    opts: IngestOptions
-
-    def __call__(self, src: Source) -> SourceResult:
-        return process_source(src, self.opts)
-
-
-@dataclass(frozen=True)
-class Claims:
-    source_uri: str
-    stored: tuple[str, ...]  # article ids this source would store
-
-
-def claims_of(res: SourceResult) -> Claims:
-    return Claims(res.source.uri, tuple(a["article_id"] for a in res.articles))
-
-
-@dataclass(frozen=True)
-class PartitionWriter:
-    """Writes one partition's rows as uncommitted Lance fragments; rows of
-    duplicate articles (``losers``) become a single reject instead."""
-
-    wh: Warehouse
-    losers: dict[tuple[str, str], str]  # (source_uri, article_id) -> owning source
-
-    def __call__(self, results: Iterator[SourceResult]) -> list[tuple[str, str, str]]:
-        """Returns ("fragment", table, json) and ("count", table-or-reason, reject_id) items."""
-        rows: dict[str, list[dict]] = {t: [] for t in COMMIT_ORDER}
-        for res in results:
-            drop_duplicates(res, self.losers)
-            for t in COMMIT_ORDER:
-                rows[t].extend(res.rows(t))
-        out: list[tuple[str, str, str]] = []
-        for t, rs in rows.items():
-            if rs:
-                out.extend(("fragment", t, f) for f in write_fragments(self.wh, t, pa.Table.from_pylist(rs, schema=schema_of(t))))
-        out.extend(("count", t, "") for t in INGEST_TABLES if t != "rejects" for _ in rows[t])
-        out.extend(("reject", r["reason"], r["reject_id"]) for r in rows["rejects"])
-        return out
-
-
-def drop_duplicates(res: SourceResult, losers: dict[tuple[str, str], str]) -> None:
-    dup = {aid: owner for (uri, aid), owner in losers.items() if uri == res.source.uri}
-    if not dup:
-        return
-    for table in ("articles", "figures", "panels"):
-        setattr(res, table, [r for r in getattr(res, table) if r["article_id"] not in dup])
-    res.rejects = [r for r in res.rejects if r["article_id"] not in dup]
-    for aid, owner in sorted(dup.items()):
-        res.reject(f"{res.source.uri}#{aid}", "duplicate_article", f"article {aid} is already ingested from {owner}", aid)
-
-
-def resolve_owners(claims: list[Claims], existing: dict[str, str]) -> dict[tuple[str, str], str]:
-    """Each article id has one owning source: the one already in the
-    warehouse, else the first claimant by URI. Returns the losing claims."""
-    owner = dict(existing)
-    losers: dict[tuple[str, str], str] = {}
-    for c in sorted(claims, key=lambda c: c.source_uri):
-        for aid in c.stored:
-            owner.setdefault(aid, c.source_uri)
-            if owner[aid] != c.source_uri:
-                losers[(c.source_uri, aid)] = owner[aid]
-    return losers
 
 
 def run_ingest(
@@ -119,18 +66,19 @@ def run_ingest(
     params: dict | None = None,
     commit_every: int = COMMIT_EVERY,
     progress: bool = True,
+    batch_size: int = BATCH_SIZE,
 ) -> Summary:
     """Ingest the sources under ``inputs`` that are new or changed, committing
     every ``commit_every`` of them; one `runs` row, one summary and one
     progress bar for the whole run."""
-    if commit_every < 1:
-        raise ValueError(f"commit_every must be at least 1, not {commit_every}")
+    if commit_every < 1 or batch_size < 1:
+        raise ValueError(f"commit_every and batch_size must be at least 1, not {commit_every} and {batch_size}")
     t0 = time.monotonic()
     for t in COMMIT_ORDER:
         wh.ensure(t)
     versions_read = wh.versions(COMMIT_ORDER)
     run = RunRecorder(wh, "ingest", engine.name, dict(params or {}, inputs=inputs, format=fmt, commit_every=commit_every,
-                                                     cluster=getattr(engine, "cluster", engine.name)))
+                                                     batch_size=batch_size, cluster=getattr(engine, "cluster", engine.name)))
     summary = Summary(job="ingest", run_id=run.run_id)
     try:
         sources = list(discover(inputs, fmt, opts.storage_options))  # sorted by URI
@@ -140,7 +88,8 @@ def run_ingest(
         written = dict(versions_read)
         with job_bar("ingest sources", len(todo), enabled=progress and bool(todo)) as bar:
             for start in range(0, len(todo), commit_every):
-                written.update(_checkpoint(todo[start:start + commit_every], wh, engine, opts, summary, bar))
+                checkpoint = todo[start:start + commit_every]
+                written.update(_checkpoint(checkpoint, wh, engine, opts, batch_size, summary, bar))
         summary.elapsed_s = time.monotonic() - t0
         run.finish(summary, versions_read, written)
         return summary
@@ -176,59 +125,74 @@ def _committed_positions(uris: pa.ChunkedArray, fingerprints: pa.ChunkedArray, c
     return set(at.filter(same).to_pylist())
 
 
-def lookup(wh: Warehouse, table: str, columns: list[str], column: str, values: list[str]) -> pa.Table:
-    """Rows of ``table`` whose ``column`` is one of ``values``, through IN
-    filters of at most ``LOOKUP_CHUNK`` values (no values: no rows)."""
-    chunks = [values[i:i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)] or [[]]
-    return pa.concat_tables(wh.read(table, columns, where=is_in(column, c)) for c in chunks)
+def cut(sources: list[Source], size: int) -> list[list[Source]]:
+    """Contiguous batches of at most ``size`` sources, as even as possible
+    (a checkpoint's last batch is not a straggler)."""
+    n = -(-len(sources) // size)
+    return [sources[i * len(sources) // n:(i + 1) * len(sources) // n] for i in range(n)]
 
 
-def committed_state(wh: Warehouse, uris: list[str], claims: list[Claims]) -> tuple[list[dict], dict[str, str]]:
-    """What a checkpoint's duplicate resolution needs, read for its sources
-    only: their committed ``sources`` rows (a changed package is re-ingested
-    over what it stored before) and the committed owner of every article
-    they claim or claimed (article id -> source URI)."""
-    before = lookup(wh, "sources", ["source_uri", "article_ids"], "source_uri", uris).to_pylist()
-    ids = {aid for c in claims for aid in c.stored} | {aid for r in before for aid in r["article_ids"] or []}
-    owners = lookup(wh, "articles", ["article_id", "source_uri"], "article_id", sorted(ids))
-    return before, dict(zip(owners.column("article_id").to_pylist(), owners.column("source_uri").to_pylist()))
+def _map(engine: Engine, job: IngestJob, batches: list[list[Source]], bar: Bar | None) -> list[SourceBatchOutcome]:
+    """The outcomes of ``batches`` in batch order (engines may finish them
+    in any order); each finished batch advances ``bar``."""
+    outcomes: list[SourceBatchOutcome] = []
+    for out in engine.map_batches(functools.partial(IngestWorker, job), batches):
+        outcomes.append(out)
+        if bar is not None:
+            bar.advance(out.items)
+    return sorted(outcomes, key=lambda o: next(iter(o.claims)))
 
 
-def _checkpoint(todo: list[Source], wh: Warehouse, engine: Engine, opts: IngestOptions, summary: Summary,
-                bar: Bar) -> dict[str, int | None]:
+def _settle(engine: Engine, job: IngestJob, batches: list[list[Source]],
+            outcomes: list[SourceBatchOutcome]) -> tuple[list[SourceBatchOutcome], Losers]:
+    """Resolve owners across the checkpoint's batches (the committed owner,
+    else the first claimant by URI) and re-run the batches that kept a claim
+    that loses, with the losers passed in. Returns the outcomes to commit
+    and the losing claims."""
+    claims = {uri: ids for o in outcomes for uri, ids in o.claims.items()}
+    losers = resolve_owners(claims, {aid: uri for o in outcomes for aid, uri in o.owners.items()})
+    redo = [i for i, o in enumerate(outcomes) if o.losers != {k: v for k, v in losers.items() if k[0] in o.claims}]
+    if not redo:
+        return outcomes, losers
+    log.info("re-running %d of %d batches: they stored articles an earlier batch's source owns", len(redo), len(batches))
+    uris = {uri for i in redo for uri in outcomes[i].claims}
+    rerun = replace(job, losers={k: v for k, v in losers.items() if k[0] in uris})
+    again = _map(engine, rerun, [batches[i] for i in redo], None)
+    settled = list(outcomes)
+    for i, out in zip(redo, again):
+        settled[i] = out
+    return settled, losers
+
+
+def _checkpoint(todo: list[Source], wh: Warehouse, engine: Engine, opts: IngestOptions, batch_size: int,
+                summary: Summary, bar: Bar) -> dict[str, int | None]:
     """Process, write and commit one checkpoint of sources; returns the
     versions it wrote."""
     todo_uris = [s.uri for s in todo]
-    computed = engine.parallelize(todo, Processor(opts), bar=bar)
-    try:
-        claims = computed.collect_each(claims_of)
-        before, existing = committed_state(wh, todo_uris, claims)
-        losers = resolve_owners(claims, existing)
-        items = computed.collect_partitions(PartitionWriter(wh, losers))
-    finally:
-        computed.release()
-    stored = {aid for c in claims for aid in c.stored if (c.source_uri, aid) not in losers}
+    job = IngestJob(wh, opts, wh.versions(("sources", "articles")))
+    batches = cut(todo, batch_size)
+    outcomes, losers = _settle(engine, job, batches, _map(engine, job, batches, bar))
+    stored = {aid for o in outcomes for uri, ids in o.claims.items() for aid in ids if (uri, aid) not in losers}
     # a re-ingested source replaces what it produced before, even ids it no longer has
-    previous = {aid for r in before for aid in r["article_ids"] or [] if existing.get(aid) == r["source_uri"]}
-    article_keys = sorted(stored | previous)
+    article_keys = sorted(stored | {aid for o in outcomes for aid in o.previous})
     fragments: dict[str, list[str]] = {t: [] for t in COMMIT_ORDER}
     reject_ids: list[str] = []
-    for kind, a, b in items:
-        if kind == "fragment":
-            fragments[a].append(b)
-        elif kind == "count":
-            summary.rows_out[a] = summary.rows_out.get(a, 0) + 1
-        else:
-            summary.rejected[a] = summary.rejected.get(a, 0) + 1
-            reject_ids.append(b)
-    replace = {
+    for out in outcomes:
+        for t, frags in out.fragments.items():
+            fragments[t] += frags
+        for t, n in out.rows.items():
+            summary.rows_out[t] = summary.rows_out.get(t, 0) + n
+        for reject_id, reason in out.rejected:
+            summary.rejected[reason] = summary.rejected.get(reason, 0) + 1
+            reject_ids.append(reject_id)
+    keys = {
         "rejects": {"source_uri": todo_uris, "reject_id": reject_ids},
         "panels": {"article_id": article_keys},
         "figures": {"article_id": article_keys},
         "articles": {"article_id": article_keys},
         "sources": {"source_uri": todo_uris},
     }
-    written = {t: wh.commit_upsert(t, fragments[t], replace_keys=replace[t]) for t in COMMIT_ORDER}
+    written = {t: wh.commit_upsert(t, fragments[t], replace_keys=keys[t]) for t in COMMIT_ORDER}
     # a concurrent ingest of the same new sources may have added the same keys
     in_sources = is_in("source_uri", todo_uris) if todo_uris else None
     in_articles = is_in("article_id", article_keys) if article_keys else None

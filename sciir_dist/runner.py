@@ -144,9 +144,15 @@ def _check_schema(wh: Warehouse, table: str, schema: pa.Schema) -> None:
 def _commit_stream(wh: Warehouse, stage: Stage, outcomes: Iterator[BatchOutcome], total: int, commit_every: int,
                    summary: Summary, progress: bool, label: str) -> dict[str, int | None]:
     """Collect the workers' outcomes and commit them every ``commit_every``
-    items: the stage's table (replacing rows by output key) and its rejects
-    (one per source row and stage, dropped when the row succeeds, replaced
-    when it fails again)."""
+    items: the stage's rejects (one per source row and stage, dropped when the
+    row succeeds, replaced when it fails again), then its table (replacing
+    rows by output key).
+
+    Two tables, two Lance commits: a kill between them must leave a state the
+    next run completes. Rejects go first: a row whose old reject is dropped
+    but whose output is not yet committed is simply planned again. The other
+    order would strand a retried row's stale reject beside its new output
+    (the row is done, so no later run revisits it)."""
     pending = BatchOutcome(items=0)
     written: dict[str, int | None] = {}
 
@@ -154,10 +160,10 @@ def _commit_stream(wh: Warehouse, stage: Stage, outcomes: Iterator[BatchOutcome]
         nonlocal pending
         settled = pending.ok + [item for item, _ in pending.rejected]
         ids = [reject_id_for(stage.name, key, "") for key in settled]
-        written[stage.output_table] = wh.commit_upsert(stage.output_table, pending.fragments.get(stage.output_table, []),
-                                                       replace_keys={stage.output_key: pending.done})
         written["rejects"] = wh.commit_upsert("rejects", pending.fragments.get("rejects", []),
                                               replace_keys={"reject_id": ids})
+        written[stage.output_table] = wh.commit_upsert(stage.output_table, pending.fragments.get(stage.output_table, []),
+                                                       replace_keys={stage.output_key: pending.done})
         pending = BatchOutcome(items=0)
 
     with make_progress() as bar:

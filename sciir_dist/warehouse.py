@@ -12,8 +12,14 @@ duplicates.
 A commit costs what it changes, not what the table holds: the rows to replace
 are found through BTREE scalar indexes on the key columns (created once a
 table is big enough to need them, kept current with ``optimize_indices``) and
-deleted by row address in the fragments that hold them; a table that has
-piled up many small fragments (one per actor batch) is compacted.
+deleted by row address in the fragments that hold them (no scan). New
+fragments are folded into the indexes as small delta segments, merged
+tier by tier (a segment is merged only with newer ones of similar size), so
+index upkeep costs what a commit adds, not what the table holds; a table
+that has piled up many small fragments (one per actor batch) is compacted a
+bounded slice per commit. Datasets are opened through one Lance session per
+process, so a long-running driver keeps index pages and manifests cached
+between its checkpoints.
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ import json
 import logging
 import os
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -44,10 +53,43 @@ INDEX_MIN_ROWS = 20_000
 INDEX_MIN_FRAGMENTS = 64
 #: values per lookup filter: keeps every IN list bounded whatever a commit replaces
 LOOKUP_CHUNK = 2_000
-#: compaction starts when a table holds this many fragments smaller than the target
+#: threads writing deletion files when a commit touches at least this many fragments
+DELETE_THREADS = 8
+#: compaction starts when a table holds this many small fragments (under ``SMALL_FRAGMENT_ROWS`` rows)
 COMPACT_SMALL_FRAGMENTS = 128
+SMALL_FRAGMENT_ROWS = 1024  # Lance's own measure of a small file (``num_small_files``)
 COMPACT_TARGET_ROWS = 64 * 1024
 COMPACT_MAX_BYTES = 512 * 1024 * 1024  # panels carry 1024 x 1024 PNGs: bound the file, not only the rows
+#: most fragments (and rows) one maintenance pass rewrites: a table left with
+#: thousands of small fragments is compacted over several commits, a bounded
+#: slice each, never all in one
+COMPACT_MAX_SOURCE_FRAGMENTS = COMPACT_SMALL_FRAGMENTS
+COMPACT_MAX_SOURCE_ROWS = 16 * 1024
+#: a fragment with this share of its rows deleted is rewritten without them
+MATERIALIZE_DELETIONS = 0.1
+#: index segments kept before the newest are merged regardless of size
+INDEX_MAX_SEGMENTS = 24
+
+#: caps of the process-wide Lance session's caches (Lance's own defaults are 6 GiB and 1 GiB)
+SESSION_INDEX_CACHE_BYTES = 1024**3
+SESSION_METADATA_CACHE_BYTES = 256 * 1024**2
+
+_sessions: dict[int, object] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session():
+    """This process's Lance session (index and metadata caches shared by
+    every dataset it opens; one per pid, as Lance state does not survive a
+    fork)."""
+    import lance
+
+    with _sessions_lock:
+        session = _sessions.get(os.getpid())
+        if session is None:
+            session = _sessions[os.getpid()] = lance.Session(index_cache_size_bytes=SESSION_INDEX_CACHE_BYTES,
+                                                             metadata_cache_size_bytes=SESSION_METADATA_CACHE_BYTES)
+        return session
 
 
 @dataclass(frozen=True)
@@ -81,10 +123,14 @@ class Warehouse:
     def open(self, table: str, version: int | None = None):
         import lance
 
-        return lance.dataset(self.uri(table), version=version, storage_options=self.storage_options or None)
+        return lance.dataset(self.uri(table), version=version, storage_options=self.storage_options or None,
+                             session=_session())
 
     def version(self, table: str) -> int | None:
-        return self.open(table).version if self.exists(table) else None
+        try:
+            return self.open(table).version
+        except (FileNotFoundError, ValueError, OSError):
+            return None
 
     def list_tables(self) -> list[str]:
         """Every Lance table under the root, declared or not (plug-in stages' tables)."""
@@ -146,7 +192,7 @@ class Warehouse:
         try:
             return lance.write_dataset(
                 (schema or schema_of(table)).empty_table(), self.uri(table), mode="create",
-                storage_options=self.storage_options or None,
+                storage_options=self.storage_options or None, session=_session(),
             )
         except (OSError, ValueError) as exc:
             if self.exists(table):
@@ -186,7 +232,6 @@ class Warehouse:
         replace_keys = {c: sorted(set(v)) for c, v in (replace_keys or {}).items() if v}
         if not frags and not replace_keys:
             return self.version(table)
-        uri = self.uri(table)
         so = self.storage_options or None
         for attempt in range(COMMIT_RETRIES):
             try:
@@ -200,7 +245,8 @@ class Warehouse:
                     op = lance.LanceOperation.Update(
                         removed_fragment_ids=removed, updated_fragments=updated, new_fragments=frags
                     )
-                version = lance.LanceDataset.commit(uri, op, read_version=ds.version, storage_options=so).version
+                # committing through the opened dataset keeps its session: maintenance reads warm caches
+                ds = lance.LanceDataset.commit(ds, op, read_version=ds.version, storage_options=so)
                 break
             except Exception as exc:  # noqa: BLE001 - lance raises several types for conflicts
                 if not _is_conflict(exc) or attempt == COMMIT_RETRIES - 1:
@@ -208,30 +254,29 @@ class Warehouse:
                 delay = min(5.0, 0.1 * 2**attempt) * (0.5 + random.random())
                 log.warning("commit conflict on %s (attempt %d), re-planning: %s", table, attempt + 1, exc)
                 time.sleep(delay)
-        return (self.maintain(table, list(replace_keys)) if maintain else None) or version
+        return (self.maintain(table, list(replace_keys), ds=ds) if maintain else None) or ds.version
 
-    def maintain(self, table: str, key_columns: Iterable[str] = ()) -> int | None:
+    def maintain(self, table: str, key_columns: Iterable[str] = (), *, ds=None) -> int | None:
         """Keep lookups and scans cheap as a table grows: BTREE indexes on the
         columns commits look rows up by (created past ``INDEX_MIN_ROWS``, then
-        brought up to date with the new fragments), and compaction once many
-        small fragments accumulated. Best effort: a concurrent writer's commit
-        wins, and the next commit tries again. Returns the new version, if any."""
-        ds = self.open(table)
+        given the new fragments as delta segments), and compaction of a
+        bounded slice of the small fragments once many accumulated. ``ds``: the
+        dataset as just committed (saves an open). Best effort: a concurrent
+        writer's commit wins, and the next commit tries again. Returns the new
+        version, if any."""
+        ds = ds if ds is not None else self.open(table)
         columns = {key_of(table)} if table in TABLES else set()
         columns |= set(key_columns)
         try:
             changed = _index_keys(ds, sorted(c for c in columns if c in ds.schema.names))
-            stats = ds.stats.dataset_stats()
-            if stats["num_small_files"] >= COMPACT_SMALL_FRAGMENTS:
-                ds.optimize.compact_files(target_rows_per_fragment=COMPACT_TARGET_ROWS,
-                                          max_bytes_per_file=COMPACT_MAX_BYTES, materialize_deletions=True)
-                changed = True
+            if ds.stats.dataset_stats(SMALL_FRAGMENT_ROWS)["num_small_files"] >= COMPACT_SMALL_FRAGMENTS:
+                changed = _compact_slice(ds) or changed
         except Exception as exc:  # noqa: BLE001
             if not _is_conflict(exc):
                 raise
             log.info("maintenance of %s skipped (a concurrent commit won): %s", table, exc)
             return None
-        return self.version(table) if changed else None
+        return ds.version if changed else None  # the dataset object follows its own commits
 
     def dedupe(self, table: str, where: str | None = None) -> int:
         """Delete all but the newest row of every key that occurs more than
@@ -294,23 +339,54 @@ def write_fragments(wh: Warehouse, table: str, data: pa.Table | Iterable[pa.Reco
 def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
     """Deletion vectors for rows matching ``replace_keys``: their row
     addresses come from a filtered scan (index-backed on big tables), and only
-    the fragments holding them are touched."""
-    updated, removed = [], []
+    the fragments holding them are touched, by row offset (no predicate to
+    evaluate over the fragment). A change spread over many fragments writes
+    their deletion files side by side."""
     addresses = [ds.to_table(columns=[], filter=is_in(c, values[i:i + LOOKUP_CHUNK]), with_row_address=True)
-                 .column("_rowaddr") for c, values in replace_keys.items() for i in range(0, len(values), LOOKUP_CHUNK)]
-    if not addresses:
-        return updated, removed
-    found = pc.unique(pa.chunked_array(addresses, pa.uint64()).combine_chunks())
-    fragment_of = pc.shift_right(found, 32)
-    for fid in pc.unique(fragment_of).to_pylist():
-        # one fragment holds at most COMPACT_TARGET_ROWS rows: this list is bounded too
-        rows = found.filter(pc.equal(fragment_of, fid)).to_pylist()
-        meta = ds.get_fragment(fid).delete("_rowaddr IN (" + ", ".join(map(str, rows)) + ")")
-        if meta is None:
-            removed.append(fid)
+                 .column("_rowaddr").to_numpy() for c, values in replace_keys.items()
+                 for i in range(0, len(values), LOOKUP_CHUNK)]
+    found = np.unique(np.concatenate(addresses)) if addresses else np.empty(0, np.uint64)  # sorted
+    if not len(found):
+        return [], []
+    fragment_of, offset_of = found >> np.uint64(32), found & np.uint64(0xFFFFFFFF)  # fragment << 32 | offset
+    starts = np.flatnonzero(np.diff(fragment_of)) + 1
+    groups = list(zip(fragment_of[np.r_[0, starts]].tolist(), np.split(offset_of, starts)))
+
+    def delete(group):
+        fid, offsets = group
+        return fid, ds.get_fragment(fid).delete_rows(offsets.tolist())
+
+    if len(groups) < DELETE_THREADS:
+        results = [delete(g) for g in groups]
+    else:
+        with ThreadPoolExecutor(DELETE_THREADS) as pool:  # each is a small file write: I/O, not CPU
+            results = list(pool.map(delete, groups))
+    return [meta for _, meta in results if meta is not None], [fid for fid, meta in results if meta is None]
+
+
+def _compact_slice(ds) -> bool:
+    """Compact the oldest small fragments (and fragments with many deleted
+    rows), at most ``COMPACT_MAX_SOURCE_FRAGMENTS`` fragments and about
+    ``COMPACT_MAX_SOURCE_ROWS`` rows: the rest are excluded from Lance's plan,
+    whose own limits count whole tasks (one task can hold thousands of tiny
+    fragments). Merged fragments are no longer small, so the next pass takes
+    the next slice. True when a version was committed."""
+    chosen, rows, excluded = 0, 0, []
+    for frag in ds.get_fragments():
+        meta = frag.metadata
+        wanted = meta.physical_rows < SMALL_FRAGMENT_ROWS or meta.num_deletions > MATERIALIZE_DELETIONS * meta.physical_rows
+        if wanted and chosen < COMPACT_MAX_SOURCE_FRAGMENTS and rows < COMPACT_MAX_SOURCE_ROWS:
+            chosen += 1
+            rows += meta.num_rows
         else:
-            updated.append(meta)
-    return updated, removed
+            excluded.append(frag.fragment_id)
+    if not chosen:
+        return False
+    before = ds.version
+    ds.optimize.compact_files(target_rows_per_fragment=COMPACT_TARGET_ROWS, max_bytes_per_file=COMPACT_MAX_BYTES,
+                              materialize_deletions=True, materialize_deletions_threshold=MATERIALIZE_DELETIONS,
+                              excluded_fragment_ids=excluded)
+    return ds.version != before
 
 
 def _btree_indexes(ds) -> dict[str, str]:
@@ -320,7 +396,8 @@ def _btree_indexes(ds) -> dict[str, str]:
 
 def _index_keys(ds, columns: list[str]) -> bool:
     """Create missing key indexes on a big table, and fold new fragments into
-    the existing ones. True when a version was committed."""
+    the existing ones (:func:`_segments_to_merge`). True when a version was
+    committed."""
     indexed = _btree_indexes(ds)
     changed = False
     if ds.count_rows() >= INDEX_MIN_ROWS or len(ds.get_fragments()) >= INDEX_MIN_FRAGMENTS:
@@ -328,11 +405,29 @@ def _index_keys(ds, columns: list[str]) -> bool:
             ds.create_scalar_index(col, "BTREE")
             changed = True
         indexed = _btree_indexes(ds) if changed else indexed
-    stale = [n for n in indexed.values() if ds.stats.index_stats(n)["num_unindexed_fragments"]]
-    if stale:
-        ds.optimize.optimize_indices(index_names=stale)
-        changed = True
+    for name in indexed.values():
+        stats = ds.stats.index_stats(name)
+        if stats["num_unindexed_fragments"]:
+            merge = _segments_to_merge(stats["num_indexed_rows_per_delta"], stats["num_unindexed_rows"])
+            ds.optimize.optimize_indices(index_names=[name], num_indices_to_merge=merge)
+            changed = True
     return changed
+
+
+def _segments_to_merge(segment_rows: list[int], new_rows: int) -> int:
+    """How many of the newest index segments (``segment_rows``: oldest
+    first) to rewrite together with ``new_rows`` unindexed rows. A segment is
+    merged once the newer rows reach its size, so segments grow geometrically
+    (at most about log2 of the table's commits) and every row is rewritten
+    O(log n) times over the table's life: a commit pays for what it adds, not
+    a rewrite of the whole index. 0: a new delta segment."""
+    merged, take = new_rows, 0
+    for rows in reversed(segment_rows):
+        if merged < rows and len(segment_rows) - take < INDEX_MAX_SEGMENTS:
+            break
+        merged += rows
+        take += 1
+    return take
 
 
 def _is_conflict(exc: Exception) -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,49 @@ def generated_bench(tmp_path, ray_local):
     wh.open("bench_questions").delete(f"NOT ({is_in('sample_id', kept)})")
     run_sweep(wh, [ModelSpec(name="text-render", backend="text-render", seeds=[0])], progress=False)
     return wh
+
+
+# `sciir ...` whose driver SIGKILLs its own process group at an exact point
+# of its checkpoint loop: before the n-th batch outcome is taken into a
+# checkpoint ("batch"), or before the n-th commit to one of the named tables
+# ("commit"). The same as a kill from outside at that moment, without racing it.
+_KILLED_CLI = """
+import os, signal, sys
+from sciir_dist import batch_worker, warehouse
+point, tables, nth, args = sys.argv[1], set(sys.argv[2].split(",")), int(sys.argv[3]), sys.argv[4:]
+seen = [0]
+def count():
+    seen[0] += 1
+    if seen[0] == nth:
+        os.killpg(0, signal.SIGKILL)
+if point == "batch":
+    absorb = batch_worker.BatchOutcome.absorb
+    def patched(self, other):
+        count()
+        return absorb(self, other)
+    batch_worker.BatchOutcome.absorb = patched
+else:
+    commit = warehouse.Warehouse.commit_upsert
+    def patched(self, table, *a, **k):
+        if table in tables:
+            count()
+        return commit(self, table, *a, **k)
+    warehouse.Warehouse.commit_upsert = patched
+from sciir_dist.cli import app
+sys.argv = ["sciir", *args]
+app()
+"""
+
+
+@pytest.fixture(scope="session")
+def killed_cli():
+    """Run ``sciir ARGS`` killed at ``point`` ("batch" or "commit") the
+    ``nth`` time (commits: to one of the comma-separated ``tables``); fails
+    if the run ended on its own."""
+
+    def run(point: str, tables: str, nth: int, *args: str, timeout: float = 240) -> None:
+        proc = subprocess.run([sys.executable, "-c", _KILLED_CLI, point, tables, str(nth), *args], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, timeout=timeout)
+        assert proc.returncode == -signal.SIGKILL, f"not killed (rc {proc.returncode}): {proc.stderr.decode()[-2000:]}"
+
+    return run

@@ -381,3 +381,39 @@ def test_killed_sweep_and_judge_rerun_without_duplicates_or_repeats(tmp_path, ra
     verdicts = wh.read("verdicts", ["verdict_id"])["verdict_id"]
     assert len(gens) == 800 and pc.count_distinct(gens).as_py() == 800
     assert len(verdicts) == 12962 and pc.count_distinct(verdicts).as_py() == 12962
+
+
+def test_sweep_killed_mid_run_reruns_to_a_clean_sweep(tmp_path, ray_local, killed_cli):
+    """`bench sweep` (attached to this session's Ray) SIGKILLed before its third
+    checkpoint commit, then re-run: generations equal a clean sweep of a copy
+    of the same warehouse, ids unique, committed images not asked for again,
+    and the killed run's `runs` row stays 'running'."""
+    import shutil
+
+    wh = Warehouse(str(tmp_path / "wh"))
+    load_release(wh, RELEASE)
+    clean = Warehouse(str(tmp_path / "clean"))
+    shutil.copytree(wh.root, clean.root)
+    where = "`group` = 'All_Three' AND mode = 'IF'"  # 100 samples: four checkpoints of 25
+    with FakeOpenAI(FakeConfig(capacity=16)) as server:
+        models = _fake_models(tmp_path, server.url)
+        killed_cli("commit", "generations", 3, "bench", "sweep", "--data", wh.root, "--models", str(models),
+                   "--where", where, "--commit-every", "25", "--no-progress",
+                   "--address", ray_local.get_runtime_context().gcs_address)
+        committed = set(wh.read("generations", ["sample_id"])["sample_id"].to_pylist())
+        assert len(committed) == 50
+        asked = len(server.log)
+        specs = load_models(models)
+        run_sweep(wh, specs, where=where, progress=False)
+        again = [e["key"] for e in list(server.log)[asked:]]
+        run_sweep(clean, specs, where=where, progress=False)
+
+    prompts = wh.read("bench_samples", ["sample_id", "prompt"]).to_pandas().set_index("sample_id")["prompt"]
+    done = {image_request_key({"model": "fake-image", "prompt": prompts[s], "size": "1024x1024", "seed": 0})
+            for s in committed}
+    assert not done & set(again)  # committed generations were not asked for again
+    columns = ["generation_id", "model", "sample_id", "seed", "backend", "error", "sha256", "width", "height"]
+    got, want = (w.read("generations", columns).sort_by("generation_id") for w in (wh, clean))
+    assert got.num_rows == 100 and got.equals(want) and pc.count_distinct(got["generation_id"]).as_py() == 100
+    statuses = wh.read("runs", ["status"])["status"].to_pylist()
+    assert statuses.count("running") == 1 and statuses.count("succeeded") == 1

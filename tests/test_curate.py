@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,10 +15,12 @@ import time
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
 from schemas.tables import PANELS
 from sciir_dist.curate.run import run_curate
 from sciir_dist.stages.hash import HashStage
+from sciir_dist.warehouse import Warehouse
 
 
 def _unique(wh, table: str, key: str = "panel_id") -> bool:
@@ -99,6 +102,94 @@ def test_kill_curate_and_rerun(warehouse_copy, ray_local):
     s = run_curate(wh, ["hash"], progress=False)
     assert s.rows_in == wh.count("panels") - partial  # only the missing work
     assert wh.count("panel_hashes") == wh.count("panels") and _unique(wh, "panel_hashes")
+
+
+def _snapshot(wh, tables: list[str]) -> dict[str, list[dict]]:
+    """Every row of ``tables`` (blobs aside), in key order; a reject's detail
+    is left out (PIL's message names the address of its buffer)."""
+    from schemas.tables import key_of
+
+    out = {}
+    for t in tables:
+        rows = wh.read(t).to_pylist()
+        out[t] = sorted(({k: v for k, v in r.items() if (t, k) != ("rejects", "detail")} for r in rows),
+                        key=lambda r: r[key_of(t)])
+    return out
+
+
+def _fix_broken_panel(wh, pid: str = "broken.fig1.p0") -> None:
+    """The panel rejected as unreadable gets a readable image (its source was mended)."""
+    good = wh.read("panels", where=f"panel_id != '{pid}'").slice(0, 1)
+    image = wh.read_blob("panels", "image", f"panel_id = '{good['panel_id'][0].as_py()}'")[0]
+    row = good.to_pylist()[0] | {"panel_id": pid, "figure_id": "broken.fig1", "article_id": "broken", "image": image}
+    wh.upsert("panels", pa.Table.from_pylist([row], schema=PANELS))
+
+
+# (kill point, tables whose commits are counted, n, stages, retry rejects)
+KILL_WINDOWS = {
+    # the first batch is back, its fragments written (orphans to be), nothing committed yet
+    "mid-batch": ("batch", "", 1, "hash", False),
+    # a checkpoint commits the stage's rejects and its table one after the other: killed between the two,
+    # in a --retry-rejects run whose only items are a mended panel rejected before and rows to redo
+    "between-rejects-and-output": ("commit", "panel_hashes,rejects", 2, "hash", True),
+    # hash all done and committed, discipline (articles; a fake text model failing some) killed before its
+    # second checkpoint's commits
+    "later-stage": ("commit", "article_discipline", 2, "hash,discipline", False),
+}
+
+
+@pytest.mark.parametrize("window", list(KILL_WINDOWS))
+def test_kill_curate_at_checkpoint_windows_and_rerun(window, warehouse_copy, killed_cli, tmp_path):
+    """SIGKILL at different moments of the driver's checkpoint commits, then a
+    re-run: the tables equal a clean run of the same stages on a copy of the
+    same warehouse, keys stay unique and the killed run stays visible. (The
+    commit windows are the driver's, whatever the engine: local keeps it quick.)"""
+    from sciir_dist.backends.fake_openai import FakeConfig, FakeOpenAI, Fault
+    from sciir_dist.backends.openai import EndpointSettings
+    from sciir_dist.curate.run import CurateConfig
+
+    point, counted, nth, stages, retry = KILL_WINDOWS[window]
+    wh = warehouse_copy
+    _add_broken_panel(wh)
+    if window == "between-rejects-and-output":
+        run_curate(wh, ["hash"], progress=False, engine="local")  # everything hashed, the broken panel rejected
+        _fix_broken_panel(wh)
+        redo = wh.read("panel_hashes").slice(0, 2).set_column(4, "hash_region", pa.nulls(2, pa.string()))
+        wh.upsert("panel_hashes", redo)  # hashed by an older release: redone by key
+    if window == "later-stage":  # half the articles' subjects are not in the table: they go to the text model
+        from schemas.tables import ARTICLES
+
+        unmapped = [r | {"subjects": [f"uncharted topic {i}"]} for i, r in enumerate(wh.read("articles").to_pylist()[::2])]
+        wh.upsert("articles", pa.Table.from_pylist(unmapped, schema=ARTICLES))
+    clean = Warehouse(str(tmp_path / "clean"))
+    shutil.copytree(wh.root, clean.root)
+    running_before = wh.read("runs", ["status"]).column("status").to_pylist().count("running")
+    names = stages.split(",")
+
+    with FakeOpenAI(FakeConfig(faults=[Fault("server_error", rate=0.4, attempts=None)])) as server:
+        args = ["curate", "--data", wh.root, "--stages", stages, "--engine", "local", "--commit-every", "4",
+                "--batch-size", "4", "--no-progress", "--text-url", server.url, "--text-model", "fake-text",
+                "--vlm-retries", "0", *(["--retry-rejects"] if retry else [])]
+        killed_cli(point, counted, nth, *args)
+        if window == "mid-batch":
+            assert wh.count("panel_hashes") == 0  # killed before the first commit
+        elif window == "later-stage":
+            assert wh.count("panel_hashes") == wh.count("panels") - 1
+            assert 0 < wh.count("article_discipline") < wh.count("articles")
+        cfg = CurateConfig(text=EndpointSettings(url=server.url, model="fake-text", max_retries=0))
+        run_curate(wh, names, cfg=cfg, progress=False, retry_rejects=retry, engine="local")
+        run_curate(clean, names, cfg=cfg, progress=False, retry_rejects=retry, engine="local")
+
+    outputs = {"hash": ("panel_hashes", "panel_id"), "discipline": ("article_discipline", "article_id")}
+    tables = [*(outputs[n] for n in names), ("rejects", "reject_id")]
+    assert _snapshot(wh, [t for t, _ in tables]) == _snapshot(clean, [t for t, _ in tables])
+    assert all(_unique(wh, t, key) for t, key in tables)
+    assert wh.count("rejects", "stage = 'hash'") == (0 if retry else 1)  # retried and mended, or unreadable
+    if window == "later-stage":
+        assert wh.count("rejects", "stage = 'discipline'") > 0  # the text model's failures
+    statuses = wh.read("runs", ["status"]).column("status").to_pylist()
+    assert statuses.count("running") == running_before + 1  # the killed run's row stays visible
+    assert statuses.count("failed") == 0
 
 
 def test_curate_beside_a_concurrent_ingest(warehouse_copy, ray_local, tmp_path):

@@ -143,3 +143,61 @@ def test_many_small_fragments_are_compacted_without_losing_rows(tmp_path):
     assert len(table) == 2 * (COMPACT_SMALL_FRAGMENTS + 2) and len({r["panel_id"] for r in table}) == len(table)
     got = {r["panel_id"]: r["hash_region"] for r in table}
     assert got["p0-a"] == got["p3-b"] == "again" and got["p0-b"] == "v0" and got["p9-a"] == "v9"
+
+
+def test_index_segments_merge_by_size_tiers():
+    from sciir_dist.warehouse import INDEX_MAX_SEGMENTS, _segments_to_merge
+
+    assert _segments_to_merge([1_000_000], 10) == 0  # a new delta: the big segment is not rewritten
+    assert _segments_to_merge([1_000_000, 10], 10) == 1  # equal sizes merge
+    assert _segments_to_merge([1_000_000, 40, 20, 10], 10) == 3  # and carry on like a binary counter
+    assert _segments_to_merge([1_000_000, 10], 2_000_000) == 2
+    many = [1_000_000] + [5] * (INDEX_MAX_SEGMENTS - 1)
+    assert len(many) - _segments_to_merge(many, 1) + 1 <= INDEX_MAX_SEGMENTS  # a cap whatever the sizes
+
+
+def test_commits_to_an_indexed_table_add_index_deltas_not_rewrites(tmp_path):
+    """Each commit's fragments join the key index as a small segment, merged
+    with segments of its size only: the segment over the original rows stays
+    as written (a commit does not re-index the table)."""
+    from sciir_dist.warehouse import INDEX_MIN_ROWS
+
+    wh = Warehouse(str(tmp_path))
+    keys = [f"p{i:06d}" for i in range(INDEX_MIN_ROWS + 500)]
+    wh.upsert("panel_hashes", _hashes(keys, "old"))
+    (index,) = wh.open("panel_hashes").describe_indices()
+    base = index.segments[0].uuid
+    for i in range(12):
+        wh.upsert("panel_hashes", _hashes([keys[i * 7], f"new-{i}"], f"v{i}"))
+    ds = wh.open("panel_hashes")
+    (index,) = ds.describe_indices()
+    assert index.segments[0].uuid == base and 1 < len(index.segments) <= 5
+    assert ds.stats.index_stats(index.name)["num_unindexed_fragments"] == 0
+    got = dict(zip(*wh.read("panel_hashes", ["panel_id", "hash_region"]).to_pydict().values()))
+    assert len(got) == ds.count_rows() == len(keys) + 12 and got[keys[77]] == "v11" and got["new-3"] == "v3"
+
+
+def test_a_table_of_many_small_fragments_is_compacted_a_slice_per_commit(tmp_path):
+    """A table left with thousands of small fragments (an older release, one
+    per actor batch) is not rewritten in one commit: each commit compacts at
+    most COMPACT_MAX_SOURCE_FRAGMENTS of them, oldest first, losing nothing."""
+    import lance
+    from lance.fragment import FragmentMetadata
+
+    from sciir_dist.warehouse import COMPACT_MAX_SOURCE_FRAGMENTS
+
+    wh = Warehouse(str(tmp_path))
+    wh.ensure("panel_hashes")
+    n = 3 * COMPACT_MAX_SOURCE_FRAGMENTS
+    metas = [FragmentMetadata.from_json(f) for i in range(n)
+             for f in write_fragments(wh, "panel_hashes", _hashes([f"p{i}-a", f"p{i}-b"], "old"))]
+    lance.LanceDataset.commit(wh.uri("panel_hashes"), lance.LanceOperation.Append(metas),
+                              read_version=wh.version("panel_hashes"))
+    counts = []
+    for i in range(3):
+        wh.upsert("panel_hashes", _hashes([f"p{i}-a"], f"new{i}"))
+        counts.append(len(wh.open("panel_hashes").get_fragments()))
+    assert counts[0] >= n + 1 - COMPACT_MAX_SOURCE_FRAGMENTS and counts[2] < counts[1] < counts[0]
+    table = wh.read("panel_hashes", ["panel_id", "hash_region"]).to_pylist()
+    got = {r["panel_id"]: r["hash_region"] for r in table}
+    assert len(table) == len(got) == 2 * n and got["p1-a"] == "new1" and got["p1-b"] == "old"

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sciir_dist.ingest import run as ingest  # noqa: E402
 from sciir_dist.ingest.packages import Source  # noqa: E402
-from sciir_dist.ingest.worker import lookup  # noqa: E402
+from sciir_dist.warehouse import read_in  # noqa: E402
 from sciir_dist.warehouse import Warehouse, write_fragments  # noqa: E402
 
 BATCH = 100_000
@@ -98,7 +98,7 @@ def lookup_ms(root: str, n: int) -> float:
     wh = Warehouse(root)
     uris = [uri(i) for i in range(0, n, max(1, n // 1000))]
     t = time.perf_counter()
-    lookup(wh.open("sources"), ["source_uri", "article_ids"], "source_uri", uris)
+    read_in(wh.open("sources"), "source_uri", uris, ["source_uri", "article_ids"])
     return (time.perf_counter() - t) * 1000
 
 

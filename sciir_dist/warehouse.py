@@ -336,15 +336,22 @@ def write_fragments(wh: Warehouse, table: str, data: pa.Table | Iterable[pa.Reco
     return [json.dumps(f.to_json()) for f in frags]
 
 
+def read_in(ds, column: str, values: list[str], columns: list[str], **scan) -> pa.Table:
+    """Rows of the Lance dataset ``ds`` whose ``column`` is one of
+    ``values``, through IN filters of at most ``LOOKUP_CHUNK`` values (no
+    values: no rows)."""
+    chunks = [values[i:i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)] or [[]]
+    return pa.concat_tables(ds.to_table(columns=columns, filter=is_in(column, c), **scan) for c in chunks)
+
+
 def _plan_deletions(ds, replace_keys: dict[str, list[str]]):
     """Deletion vectors for rows matching ``replace_keys``: their row
     addresses come from a filtered scan (index-backed on big tables), and only
     the fragments holding them are touched, by row offset (no predicate to
     evaluate over the fragment). A change spread over many fragments writes
     their deletion files side by side."""
-    addresses = [ds.to_table(columns=[], filter=is_in(c, values[i:i + LOOKUP_CHUNK]), with_row_address=True)
-                 .column("_rowaddr").to_numpy() for c, values in replace_keys.items()
-                 for i in range(0, len(values), LOOKUP_CHUNK)]
+    addresses = [read_in(ds, c, values, [], with_row_address=True).column("_rowaddr").to_numpy()
+                 for c, values in replace_keys.items() if values]
     found = np.unique(np.concatenate(addresses)) if addresses else np.empty(0, np.uint64)  # sorted
     if not len(found):
         return [], []

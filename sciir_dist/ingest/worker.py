@@ -23,13 +23,10 @@ import pyarrow as pa
 from schemas.tables import INGEST_TABLES, schema_of
 from sciir_dist.ingest.packages import Source
 from sciir_dist.ingest.pipeline import IngestOptions, SourceResult, process_source
-from sciir_dist.sql import is_in
-from sciir_dist.warehouse import Warehouse, write_fragments
+from sciir_dist.warehouse import Warehouse, read_in, write_fragments
 
 #: the tables a batch writes (``sources`` last, as they are committed)
 OUTPUT_TABLES = (*INGEST_TABLES, "sources")
-#: values per IN filter of a lookup, whatever a batch holds
-LOOKUP_CHUNK = 1000
 
 #: (source URI, article id) -> URI of the source that owns the article
 Losers = dict[tuple[str, str], str]
@@ -92,14 +89,6 @@ def drop_duplicates(res: SourceResult, losers: Losers) -> None:
         res.reject(f"{res.source.uri}#{aid}", "duplicate_article", f"article {aid} is already ingested from {owner}", aid)
 
 
-def lookup(ds, columns: list[str], column: str, values: list[str]) -> pa.Table:
-    """Rows of the Lance dataset ``ds`` whose ``column`` is one of
-    ``values``, through IN filters of at most ``LOOKUP_CHUNK`` values (no
-    values: no rows)."""
-    chunks = [values[i:i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)] or [[]]
-    return pa.concat_tables(ds.to_table(columns=columns, filter=is_in(column, c)) for c in chunks)
-
-
 class IngestWorker:
     """Built once per worker (process, Spark task, Ray actor): opens the
     pinned ``sources`` and ``articles`` versions it looks keys up in."""
@@ -134,10 +123,10 @@ class IngestWorker:
         only: the committed owner of every article they claim, and the ids
         they stored before and still own (a changed package is re-ingested
         over what it stored before)."""
-        before = lookup(self.sources, ["source_uri", "article_ids"], "source_uri", list(out.claims)).to_pylist()
+        before = read_in(self.sources, "source_uri", list(out.claims), ["source_uri", "article_ids"]).to_pylist()
         claimed = {aid for ids in out.claims.values() for aid in ids}
         ids = claimed | {aid for r in before for aid in r["article_ids"] or []}
-        found = lookup(self.articles, ["article_id", "source_uri"], "article_id", sorted(ids))
+        found = read_in(self.articles, "article_id", sorted(ids), ["article_id", "source_uri"])
         owners = dict(zip(found.column("article_id").to_pylist(), found.column("source_uri").to_pylist()))
         out.owners = {aid: uri for aid, uri in owners.items() if aid in claimed}
         out.previous = sorted({aid for r in before for aid in r["article_ids"] or []

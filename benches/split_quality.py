@@ -1,8 +1,9 @@
 """Split quality and speed on figures this repository did not draw.
 
-Generates fresh sets with the four independent layout generators of
-tests/layoutgen (Pillow, OpenCV, skia, matplotlib; each written without the
-splitter or `sciir synth` in view; matplotlib's never used while tuning), scores the default splitter on each with the same
+Generates fresh sets with the five independent layout generators of
+tests/layoutgen (Pillow, OpenCV, skia, Vega-Lite, matplotlib; each written
+without the splitter or `sciir synth` in view; matplotlib's never used while
+tuning), scores the default splitter on each with the same
 code as `sciir split eval` (F1 at IoU 0.5 and 0.9 per layout family, panel
 letters with their sub-captions), and reports panels/s per core. The splitter
 this one replaced (`ingest/split.py` before commit 1cdd5c5) is loaded from
@@ -31,7 +32,7 @@ from sciir_dist.split import Hints, SplitterConfig, make_splitter  # noqa: E402
 from sciir_dist.split.evaluate import evaluate, load_labelled  # noqa: E402
 from git_baseline import module_at  # noqa: E402  (benches/ is on the path of a bench script)
 
-GENERATORS = ("pil_plates", "cv_montage", "skia_sheets", "mpl_figures")
+GENERATORS = ("pil_plates", "cv_montage", "skia_sheets", "vega_charts", "mpl_figures")
 BASELINE_COMMIT = "1cdd5c5^"
 
 

@@ -106,6 +106,48 @@ def test_no_letters_and_no_caption_markers_keeps_one_panel():
     assert len(XYCutSplitter()(arr, Hints(expected=2))) == 2  # the caption names two panels: the gutter counts
 
 
+def _rendered(fig) -> np.ndarray:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _open_plot(ax, k: int) -> None:
+    """A plot with only its left and bottom axes (no frame to cut along), a title and labels."""
+    x = np.linspace(0, 10, 60)
+    ax.plot(x, np.sin(x * (k + 1) / 3), x, np.cos(x / (k + 1)))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, color="0.85")
+    ax.set(xlabel="Time (s)", ylabel="Signal (mV)", title=["Control", "Treated", "Recovery"][k % 3])
+
+
+def test_unlettered_plots_side_by_side_split_at_their_gutters_and_a_set_apart_legend_stays():
+    """No letters and no caption markers: whitespace between two plots (an
+    axes frame on each side) is a gutter; whitespace between a plot and its
+    legend is not."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 3.4), dpi=100)
+    axes = fig.subplots(1, 3, gridspec_kw={"wspace": 0.45, "width_ratios": (1.5, 1, 0.8)})  # no regular row
+    for k, ax in enumerate(axes):
+        _open_plot(ax, k)
+    rgb = _rendered(fig)
+    boxes = reading_order(XYCutSplitter()(rgb, Hints(expected=0)))
+    inside = [ax.get_window_extent() for ax in axes]  # display coordinates: y from the bottom
+    assert len(boxes) == 3, boxes
+    for box, ext in zip(boxes, inside):
+        h = rgb.shape[0]
+        assert box[0] <= ext.x0 + 1 and box[2] >= ext.x1 - 1 and box[1] <= h - ext.y1 + 1 and box[3] >= h - ext.y0 - 1
+
+    fig = Figure(figsize=(8, 3.4), dpi=100)
+    ax = fig.add_axes((0.1, 0.15, 0.5, 0.75))
+    _open_plot(ax, 0)
+    ax.legend(["sin", "cos"], loc="center left", bbox_to_anchor=(1.25, 0.5), frameon=False)
+    assert len(XYCutSplitter()(_rendered(fig), Hints(expected=0))) == 1
+
+
 def test_unknown_splitter_is_refused():
     from sciir_dist.split import make_splitter
 

@@ -45,6 +45,15 @@ def cv_set(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def chart_set(tmp_path_factory) -> Path:
+    from tests.layoutgen import vega_charts
+
+    out = tmp_path_factory.mktemp("vega")
+    vega_charts.generate(out, per_family=2, seed=47)
+    return out
+
+
 def _eval(labels: Path, out: Path, *extra: str) -> dict:
     res = runner.invoke(app, ["split", "eval", str(labels), "--out", str(out), "--json", *extra])
     assert res.exit_code == 0, res.output
@@ -116,6 +125,14 @@ def test_split_eval_on_a_second_independent_generator(cv_set, tmp_path):
     _check_against_own_matcher(report)
     assert report["overall"]["iou0.9"]["f1"] >= 0.85, report["overall"]
     assert report["panels_per_second"] > 0
+
+
+def test_split_eval_on_chart_figures(chart_set, tmp_path):
+    # plots on the page (axes, legends, colour bars, figure titles), the commonest journal figure
+    report = _eval(chart_set, tmp_path)
+    _check_against_own_matcher(report)
+    assert report["overall"]["iou0.5"]["f1"] >= 0.9, report["overall"]
+    assert report["overall"]["iou0.9"]["f1"] >= 0.65, report["overall"]
 
 
 def test_split_eval_on_a_synth_manifest(corpus, tmp_path):

@@ -11,7 +11,11 @@ between two pieces of content is a cut candidate:
 - *weak* when it is background between irregular content, as between two
   diagrams. Whitespace inside one schematic looks the same, so a weak cut
   needs support: a panel letter on each side, panel markers in the caption,
-  or a regular row of three or more equal pieces.
+  a regular row of three or more equal pieces, or a plot's axes (or grid) on
+  each side.
+
+A line of text across the top of the figure that spans panels standing side
+by side is the figure's title, and belongs to none of them.
 
 Nothing is tuned to one drawing style: the background is estimated per
 figure and per region, the tolerance follows the figure's noise level, and
@@ -24,6 +28,7 @@ back to the boxes of panels drawn straight on the page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -256,10 +261,42 @@ class _Figure:
 
     # -- recursion ----------------------------------------------------------------
     def boxes(self) -> list[Box]:
+        leaves = self._leaves((0, 0, self.w, self.h))
+        title = self._title()
+        if title is not None:
+            # a figure title across the panels' columns belongs to none of them
+            below = self._leaves((0, title[1], self.w, self.h))
+            for s, e in title[0]:
+                under = [leaf.box for leaf in below if s < leaf.box[2] and leaf.box[0] < e]
+                if under and max(b[0] for b in under) >= min(b[2] for b in under):  # two side by side
+                    leaves = below
+                    break
+        return self.give_back_letters(leaves) if leaves else [(0, 0, self.w, self.h)]
+
+    def _leaves(self, box: Box) -> list[_Leaf]:
         self.taken = []
         leaves: list[_Leaf] = []
-        self.split((0, 0, self.w, self.h), (self.bg,), 0, leaves)
-        return self.give_back_letters(leaves) if leaves else [(0, 0, self.w, self.h)]
+        self.split(box, (self.bg,), 0, leaves)
+        return leaves
+
+    def _title(self) -> tuple[list[tuple[int, int]], int] | None:
+        """A line or two of text at the top of the figure, clear of what is
+        below it: its stretches across (words closer than 2 % of the width
+        joined) and where the rest begins. None if there is no such strip."""
+        mask = self._mask((self.bg,))
+        rows = np.flatnonzero(mask.any(axis=1))
+        if len(rows) == 0:
+            return None
+        gaps = np.flatnonzero(np.diff(rows) > 3)
+        if len(gaps) == 0:
+            return None
+        top, end, below = rows[0], rows[gaps[0]] + 1, rows[gaps[0] + 1]
+        if end - top > self.min_len // 2 or rows[-1] - below < self.min_len:
+            return None
+        cols = np.flatnonzero(mask[top:end].any(axis=0))
+        breaks = np.flatnonzero(np.diff(cols) > max(4, 0.02 * self.w))
+        starts, ends = np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]] + 1
+        return list(zip(starts.tolist(), ends.tolist())), int(end + below) // 2
 
     def split(self, box: Box, backgrounds: tuple[np.ndarray, ...], depth: int, out: list[_Leaf]) -> None:
         """Cut ``box`` along its best axis and recurse; ``backgrounds``: the
@@ -469,9 +506,12 @@ class _Figure:
         drawn = (np.abs(colour[:, 0, None, :] - np.array(backgrounds, np.int16)[None]).max(axis=2) > self.tol).all(axis=1)
         if slack and (drawn & ~ok).any():
             short = one_colour(dev[:, slack: length - slack])
-            for end in (dev[:, :slack], dev[:, length - slack:][:, ::-1]):  # each end, from the edge inwards
+            # at each end, one stretch off the line's colour: the line stops short of the
+            # edge, or of a frame of its own colour (content crossing it leaves several)
+            for end in (dev[:, :slack], dev[:, length - slack:][:, ::-1]):
                 off = end > tol[:, None]
-                short &= (off == np.cumprod(off, axis=1).astype(bool)).all(axis=1)
+                stretches = off[:, 0].astype(np.int32) + np.count_nonzero(off[:, 1:] & ~off[:, :-1], axis=1)
+                short &= stretches <= 1
             short &= drawn & ~ok
         return ok, short
 
@@ -581,7 +621,74 @@ class _Figure:
         if self.caption_backs_weak_cuts:
             return both
         aligned = [c for c in weak if self._in_line(axis, lo + c.s, lo + c.e)]
-        return self._fit(sorted(strong + aligned, key=lambda c: c.s), n, cum, balance=True) if aligned else strong
+        backed = aligned + [c for c in self._between_plots(box, axis, strong, weak, backgrounds) if c not in aligned]
+        return self._fit(sorted(strong + backed, key=lambda c: c.s), n, cum, balance=True) if backed else strong
+
+    @property
+    def _gutter_width(self) -> int:
+        """The narrowest whitespace that is a gutter, not the space between words or strips."""
+        return max(8, int(0.012 * max(self.w, self.h)))
+
+    def _between_plots(self, box: Box, axis: int, strong: list[_Cut], weak: list[_Cut],
+                       backgrounds: tuple[np.ndarray, ...]) -> list[_Cut]:
+        """Weak cuts that separate plots: between two pieces that each hold
+        a plot's axes or grid, the widest gap, if it is gutter-wide.
+        Whitespace inside one plot (before its legend, under its title) has a
+        plot on one side only."""
+        x0, y0, x1, y1 = box
+        cuts = sorted(strong + weak, key=lambda c: c.s)
+        b = [0] + [v for c in cuts for v in (c.s, c.e)] + [(y1 - y0) if axis == 0 else (x1 - x0)]
+        chosen, last = [], None
+        for i in range(0, len(b), 2):
+            s, e = b[i], b[i + 1]
+            piece = self._trim((x0, y0 + s, x1, y0 + e) if axis == 0 else (x0 + s, y0, x0 + e, y1), backgrounds, drawn=False)
+            if piece is None or not self._plotted(piece, axis):
+                continue
+            between = cuts[last: i // 2] if last is not None else []
+            widest = max(between, key=lambda c: c.e - c.s) if between else None
+            if widest is not None and not any(c.strong for c in between) and widest.e - widest.s >= self._gutter_width:
+                chosen.append(widest)
+            last = i // 2
+        return chosen
+
+    def _plotted(self, box: Box, axis: int) -> bool:
+        """Does the content in ``box``, a piece between cuts along ``axis``,
+        hold a plot's axes or grid: an unbroken thin horizontal and vertical
+        line that meet or cross (the edges of bars stop and start; the
+        outlines of a diagram's boxes have rounded corners), at least half a panel's
+        minimum side long, and across 40 % of the piece's width between the
+        cuts (along them a piece may hold several plots)?"""
+        x0, y0, x1, y1 = box
+        across, down = self._rules
+        tall, wide = (0.4 * (y1 - y0), 0.0) if axis == 0 else (0.0, 0.4 * (x1 - x0))
+        tall, wide = max(tall, self.min_len / 2), max(wide, self.min_len / 2)
+        rows = _long_runs(across[y0:y1, x0:x1], wide)  # (row, start, end)
+        cols = _long_runs(down[y0:y1, x0:x1].T, tall)  # (column, start, end)
+        near = 6  # a line's ridge stops a few pixels short of the line it meets
+        return any(hs - near <= c <= he + near and vs - near <= r <= ve + near for r, hs, he in rows for c, vs, ve in cols)
+
+    @cached_property
+    def _rules(self) -> tuple[np.ndarray, np.ndarray]:
+        """Thin straight lines of the figure, horizontal and vertical, at
+        least a quarter of a panel's minimum side long: pixels lighter or
+        darker than both neighbours 2-3 px away across the line, in runs
+        along it."""
+        import cv2
+
+        contrast = 3 * self.tol
+        length = max(20, self.min_len // 4)
+        out = []
+        for gray in (self.gray, self.gray_t):
+            g = gray.astype(np.int16)
+            ridge = np.zeros(g.shape, bool)
+            for k in (2, 3):
+                mid, before, after = g[k:-k], g[: -2 * k], g[2 * k:]
+                a, b = mid - before, mid - after
+                ridge[k:-k] |= ((a > contrast) & (b > contrast)) | ((a < -contrast) & (b < -contrast))
+            # bridged where lines cross (no ridge there), then kept where long
+            ridge = cv2.morphologyEx(ridge.view(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+            out.append(cv2.morphologyEx(ridge, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).astype(bool))
+        return out[0], np.ascontiguousarray(out[1].T)
 
     def _cross(self, box: Box, found: list[list[_Cut]], backgrounds: tuple[np.ndarray, ...]) -> list:
         """Two weak gaps crossing the whole figure, one each way, with
@@ -597,7 +704,7 @@ class _Figure:
             parts = (c.s, size[axis] - c.e)
             return min(parts) >= self.min_len and min(parts) >= self.opts.sliver * max(parts)
 
-        wide = max(8, int(0.012 * max(self.w, self.h)))  # a gutter, not the space between words
+        wide = self._gutter_width
         rows = sorted((c for c in found[0] if not c.strong and c.e - c.s >= wide and fits(0, c)), key=lambda c: c.s - c.e)[:3]
         cols = sorted((c for c in found[1] if not c.strong and c.e - c.s >= wide and fits(1, c)), key=lambda c: c.s - c.e)[:3]
         best = None
@@ -630,7 +737,7 @@ class _Figure:
         all of them). Returns them as taken cuts, in figure pixels."""
         if len(children) < 2:
             return []
-        wide = max(8, int(0.012 * max(self.w, self.h)))
+        wide = self._gutter_width
         common: list[tuple[int, int]] | None = None
         for child in children:
             piece = self._trim(child, backgrounds, drawn=True)
@@ -848,6 +955,12 @@ def _median_int(values: np.ndarray) -> float:
     """Median of small non-negative integers, by counting."""
     cum = np.cumsum(np.bincount(values.astype(np.int64).ravel()))
     return float(np.searchsorted(cum, (cum[-1] + 1) // 2))
+
+
+def _long_runs(lines: np.ndarray, length: float) -> list[tuple[int, int, int]]:
+    """(row, start, end) of every run of at least ``length`` Trues in the rows of a boolean image."""
+    return [(int(row), s, e) for row in np.flatnonzero(np.count_nonzero(lines, axis=1) >= length)
+            for s, e in _true_runs(lines[row]) if e - s >= length]
 
 
 def _true_runs(flags: np.ndarray) -> list[tuple[int, int]]:

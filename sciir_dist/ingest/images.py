@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from sciir_dist.ingest.errors import Reject
+from sciir_dist.ingest.errors import Reject, describe
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -66,7 +66,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     except Image.UnidentifiedImageError:
         raise Reject("corrupt_image", "not a recognisable image file") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise Reject("corrupt_image", f"{type(exc).__name__}: {exc}") from None
+        raise Reject("corrupt_image", describe(exc)) from None
     try:
         img = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - a broken EXIF block should not lose the image

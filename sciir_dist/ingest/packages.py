@@ -18,7 +18,7 @@ from typing import Iterator
 
 import fsspec
 
-from sciir_dist.ingest.errors import Reject
+from sciir_dist.ingest.errors import Reject, describe
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 XML_SUFFIXES = (".nxml", ".xml")
@@ -152,8 +152,8 @@ def read_archive(fileobj, uri: str) -> PackageFiles:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         if not pkg._names:
-            raise Reject("corrupt_archive", f"{type(exc).__name__}: {exc}") from None
-        pkg.rejects.append(MemberReject(uri, "truncated_archive", f"{type(exc).__name__}: {exc}"))
+            raise Reject("corrupt_archive", describe(exc)) from None
+        pkg.rejects.append(MemberReject(uri, "truncated_archive", describe(exc)))
     pkg._names.sort()
     return pkg
 

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from schemas.tables import TEXT_EMBEDDING_DIM, panel_embeddings_schema
 from sciir_dist.backends import efficientnet, minilm
+from sciir_dist.ingest.errors import describe
 from sciir_dist.sql import eq
 from sciir_dist.stages.base import Lookup, Resources, Stage, StageResult
 from sciir_dist.stages.registry import StageOptions, register
@@ -116,7 +117,7 @@ class EmbedStage(Stage):
                 images.append(Image.open(io.BytesIO(r["image"])).convert("RGB"))
                 ok.append(r)
             except Exception as exc:  # noqa: BLE001 - any undecodable image becomes a reject
-                rejects.append((r["panel_id"], "bad_image", f"{type(exc).__name__}: {exc}"))
+                rejects.append((r["panel_id"], "bad_image", describe(exc)))
         schema = self.output_schema()
         if not ok:
             return StageResult(schema.empty_table(), rejects)

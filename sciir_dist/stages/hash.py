@@ -18,6 +18,7 @@ import pyarrow as pa
 from PIL import Image, UnidentifiedImageError
 
 from schemas.tables import PANEL_HASHES
+from sciir_dist.ingest.errors import describe
 from sciir_dist.ingest.standardize import target_size
 from sciir_dist.sql import eq
 from sciir_dist.stages.base import Resources, Stage, StageResult
@@ -72,5 +73,5 @@ class HashStage(Stage):
                 ph, dh = hashes64(png, size)
                 rows.append({"panel_id": pid, "sha256": sha, "phash": ph, "dhash": dh, "hash_region": REGION})
             except (UnidentifiedImageError, OSError, ValueError) as exc:
-                rejects.append((pid, "unreadable_panel", f"{type(exc).__name__}: {exc}"))
+                rejects.append((pid, "unreadable_panel", describe(exc)))
         return StageResult(pa.Table.from_pylist(rows, schema=PANEL_HASHES), rejects)

@@ -36,11 +36,9 @@ Output contract (shared with the other generators in this folder):
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -1425,20 +1423,9 @@ def check(out_dir, per_family_shown=2):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("out")
-    ap.add_argument("--per-family", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--families", default=None, help="comma-separated subset")
-    ap.add_argument("--check", type=int, default=0, metavar="N",
-                    help="also draw the boxes on N images per family into OUT/check/")
-    args = ap.parse_args(argv)
-    fams = args.families.split(",") if args.families else None
-    t = time.time()
-    coco = generate(args.out, args.per_family, args.seed, fams)
-    print(f"{len(coco['images'])} images, {len(coco['annotations'])} panels in {time.time() - t:.1f} s -> {args.out}")
-    if args.check:
-        check(args.out, args.check)
+    from tests.layoutgen.cli import run
+
+    run(__doc__, generate, check, argv)
 
 
 if __name__ == "__main__":

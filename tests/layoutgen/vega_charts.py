@@ -38,13 +38,11 @@ CLI: ``python -m tests.layoutgen.vega_charts OUT --per-family 8 --seed 7
 """
 from __future__ import annotations
 
-import argparse
 import colorsys
 import io
 import json
 import os
 import random
-import time
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -1100,19 +1098,9 @@ def draw_checks(out_dir, n):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("out")
-    ap.add_argument("--per-family", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--families", default=None)
-    ap.add_argument("--check", type=int, default=0)
-    a = ap.parse_args(argv)
-    fams = a.families.split(",") if a.families else None
-    t = time.time()
-    coco = generate(a.out, a.per_family, a.seed, fams)
-    print(f"{len(coco['images'])} figures, {len(coco['annotations'])} panels in {time.time() - t:.1f}s")
-    if a.check:
-        draw_checks(a.out, a.check)
+    from tests.layoutgen.cli import run
+
+    run(__doc__, generate, draw_checks, argv)
 
 
 if __name__ == "__main__":

@@ -655,13 +655,14 @@ class _Figure:
         """Does the content in ``box``, a piece between cuts along ``axis``,
         hold a plot's axes or grid: an unbroken thin horizontal and vertical
         line that meet or cross (the edges of bars stop and start; the
-        outlines of a diagram's boxes have rounded corners), at least half a panel's
-        minimum side long, and across 40 % of the piece's width between the
-        cuts (along them a piece may hold several plots)?"""
+        outlines of a diagram's boxes have rounded corners), as long as a
+        panel's minimum side (a diagram's boxes are smaller), and across 40 %
+        of the piece's width between the cuts (along them a piece may hold
+        several plots)?"""
         x0, y0, x1, y1 = box
         across, down = self._rules
         tall, wide = (0.4 * (y1 - y0), 0.0) if axis == 0 else (0.0, 0.4 * (x1 - x0))
-        tall, wide = max(tall, self.min_len / 2), max(wide, self.min_len / 2)
+        tall, wide = max(tall, self.min_len), max(wide, self.min_len)
         rows = _long_runs(across[y0:y1, x0:x1], wide)  # (row, start, end)
         cols = _long_runs(down[y0:y1, x0:x1].T, tall)  # (column, start, end)
         near = 6  # a line's ridge stops a few pixels short of the line it meets

@@ -261,16 +261,14 @@ class _Figure:
 
     # -- recursion ----------------------------------------------------------------
     def boxes(self) -> list[Box]:
-        leaves = self._leaves((0, 0, self.w, self.h))
         title = self._title()
         if title is not None:
             # a figure title across the panels' columns belongs to none of them
-            below = self._leaves((0, title[1], self.w, self.h))
-            for s, e in title[0]:
-                under = [leaf.box for leaf in below if s < leaf.box[2] and leaf.box[0] < e]
-                if under and max(b[0] for b in under) >= min(b[2] for b in under):  # two side by side
-                    leaves = below
-                    break
+            stretches, start = title
+            below = self._leaves((0, start, self.w, self.h))
+            if any(_side_by_side([leaf.box for leaf in below if s < leaf.box[2] and leaf.box[0] < e]) for s, e in stretches):
+                return self.give_back_letters(below)
+        leaves = self._leaves((0, 0, self.w, self.h))
         return self.give_back_letters(leaves) if leaves else [(0, 0, self.w, self.h)]
 
     def _leaves(self, box: Box) -> list[_Leaf]:
@@ -661,8 +659,8 @@ class _Figure:
         several plots)?"""
         x0, y0, x1, y1 = box
         across, down = self._rules
-        tall, wide = (0.4 * (y1 - y0), 0.0) if axis == 0 else (0.0, 0.4 * (x1 - x0))
-        tall, wide = max(tall, self.min_len), max(wide, self.min_len)
+        tall = max(self.min_len, 0.4 * (y1 - y0) if axis == 0 else 0.0)
+        wide = max(self.min_len, 0.4 * (x1 - x0) if axis == 1 else 0.0)
         rows = _long_runs(across[y0:y1, x0:x1], wide)  # (row, start, end)
         cols = _long_runs(down[y0:y1, x0:x1].T, tall)  # (column, start, end)
         near = 6  # a line's ridge stops a few pixels short of the line it meets
@@ -921,6 +919,11 @@ def _heading(spans: list[tuple[int, int]], n: int) -> bool:
         return True
     before, after = min(s for s, _ in spans), n - max(e for _, e in spans)
     return not (after < 0.5 * before and after < 0.1 * n)
+
+
+def _side_by_side(boxes: list[Box]) -> bool:
+    """Do two of the boxes stand side by side (one ends before another begins, across)?"""
+    return bool(boxes) and max(b[0] for b in boxes) >= min(b[2] for b in boxes)
 
 
 def _extent(mask: np.ndarray, ys: tuple[int, int], xs: tuple[int, int]) -> Box:

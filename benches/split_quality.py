@@ -5,12 +5,15 @@ tests/layoutgen (Pillow, OpenCV, skia, Vega-Lite, matplotlib; each written
 without the splitter or `sciir synth` in view; matplotlib's never used while
 tuning), scores the default splitter on each with the same
 code as `sciir split eval` (F1 at IoU 0.5 and 0.9 per layout family, panel
-letters with their sub-captions), and reports panels/s per core. The splitter
+letters with their sub-captions), and reports panels/s per core, then, on
+``--copies`` multi-panel figures of each set, how often re-encoded copies
+split into the same panels and dedup's recall and precision on exact,
+re-scaled and brightened copies (tests/layoutgen/copies.py). The splitter
 this one replaced (`ingest/split.py` before commit 1cdd5c5) is loaded from
 git history and measured in the same run, on the same figures, as the
 baseline for the speed ratio; without git history that column is left out.
 
-    python benches/split_quality.py [--per-family 8] [--seed 101] [--json OUT]
+    python benches/split_quality.py [--per-family 8] [--seed 101] [--copies 12] [--json OUT]
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=101, help="a seed no one tuned on")
     ap.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=GENERATORS)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--copies", type=int, default=12, help="figures per set for stability and dedup (0: skip)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args()
     splitters = [make_splitter(SplitterConfig())]
@@ -74,16 +78,40 @@ def main() -> None:
                   f"(drawn in {time.perf_counter() - t0:.0f} s)")
             figures = load_labelled(d)
             reports = {sp.name: evaluate(figures, sp)[0] for sp in splitters}
+            copies = _copies(figures, args.copies) if args.copies else None
         out[gen] = {name: r.as_dict() for name, r in reports.items()}
         for r in out[gen].values():
             r.pop("per_figure")
         _print(reports)
+        if copies:
+            out[gen]["copies"] = copies
+            rates = ", ".join(f"{k} {v:.2f}" for k, v in copies["stability"].items())
+            print(f"  re-encoded copies of {copies['figures']} figures split alike: {rates}; dedup of exact, "
+                  f"re-scaled and brightened copies: recall {copies['dedup_recall']:.3f}, "
+                  f"precision {copies['dedup_precision']:.3f}")
     if old is not None:
         new_pps = np.mean([out[g]["xycut"]["panels_per_second"] for g in out])
         old_pps = np.mean([out[g][old.name]["panels_per_second"] for g in out])
         print(f"\nspeed, one core: {new_pps:.1f} panels/s now vs {old_pps:.1f} before (ratio {new_pps / old_pps:.2f})")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
+
+
+def _copies(figures: list, n: int) -> dict:
+    """Stability and dedup of re-encoded copies of ``n`` multi-panel figures, split as ingest splits."""
+    from sciir_dist.ingest.pipeline import split_figure
+    from tests.layoutgen.copies import dedup_of_copies, stability
+
+    multi = [f for f in figures if len(f.truth) > 1]
+    images = [f.load().convert("RGB") for f in multi[:: max(1, len(multi) // n)][:n]]
+    splitter = make_splitter(SplitterConfig())
+
+    def split(img):
+        return [b for b, _, _ in split_figure(img, splitter, None)]
+
+    recall, precision = dedup_of_copies(images, split)
+    return {"figures": len(images), "stability": stability(images, split), "dedup_recall": recall,
+            "dedup_precision": precision}
 
 
 def _print(reports: dict) -> None:

@@ -148,6 +148,32 @@ def test_unlettered_plots_side_by_side_split_at_their_gutters_and_a_set_apart_le
     assert len(XYCutSplitter()(_rendered(fig), Hints(expected=0))) == 1
 
 
+def test_facets_of_one_chart_stay_one_panel_unless_the_caption_names_them():
+    """Small multiples sharing an axis (its tick labels on the outer plot
+    only) are one chart, however wide the whitespace between them; the same
+    plots with their own tick labels are separate plots."""
+    from matplotlib.figure import Figure
+
+    def facets(shared: bool, rows: int) -> np.ndarray:
+        size, grid = ((12, 3.4), {"wspace": 0.45}) if rows == 1 else ((5, 9), {"hspace": 0.5})
+        fig = Figure(figsize=size, dpi=100)
+        axes = fig.subplots(rows, 4 - rows, sharey=shared and rows == 1, sharex=shared and rows > 1,
+                            gridspec_kw=grid)
+        for k, ax in enumerate(axes):
+            _open_plot(ax, k)
+            if shared and rows == 1 and k:
+                ax.set_ylabel("")
+            if shared and rows > 1 and k < rows - 1:
+                ax.set_xlabel("")
+        return _rendered(fig)
+
+    for rows in (1, 3):  # side by side, stacked
+        shared = facets(True, rows)
+        assert len(XYCutSplitter()(shared, Hints(expected=0))) == 1, rows
+        assert len(XYCutSplitter()(shared, Hints(expected=3))) == 3, rows  # the caption names three panels
+        assert len(XYCutSplitter()(facets(False, rows), Hints(expected=0))) == 3, rows
+
+
 def test_unknown_splitter_is_refused():
     from sciir_dist.split import make_splitter
 

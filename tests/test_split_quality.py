@@ -9,20 +9,20 @@ closing notes and benches/split_quality.py report the figures themselves)."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
+from PIL import Image
 from typer.testing import CliRunner
 
 from sciir_dist.cli import app
 from sciir_dist.ingest.pipeline import split_figure
 from sciir_dist.split import SplitterConfig, make_splitter
 from sciir_dist.split.evaluate import load_labelled
+from tests.layoutgen.copies import COPIES, dedup_of_copies, stability
 
 runner = CliRunner()
 
@@ -142,21 +142,6 @@ def test_split_eval_on_a_synth_manifest(corpus, tmp_path):
 
 
 # -- stability and dedup under re-encoding ----------------------------------------------------
-def _jpeg(img: Image.Image, quality: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-COPIES = {
-    "scale0.5": lambda im: im.resize((im.width // 2, im.height // 2), Image.LANCZOS),
-    "scale0.85": lambda im: _jpeg(im.resize((int(im.width * 0.85), int(im.height * 0.85)), Image.LANCZOS), 90),
-    "jpeg60": lambda im: _jpeg(im, 60),
-    "jpeg95": lambda im: _jpeg(im, 95),
-    "brighter": lambda im: ImageEnhance.Brightness(im).enhance(1.05),
-}
-
-
 def _multi_panel(labels: Path, n: int) -> list[Image.Image]:
     figs = [f for f in load_labelled(labels) if len(f.truth) > 1]
     return [f.load().convert("RGB") for f in figs[:: max(1, len(figs) // n)][:n]]
@@ -167,16 +152,8 @@ def _boxes(img: Image.Image) -> list[tuple[int, int, int, int]]:
 
 
 def test_re_encoded_copies_split_into_the_same_panels(skia_set):
-    figures = _multi_panel(skia_set, 12)
-    same = defaultdict(int)
-    for img in figures:
-        base = _boxes(img)
-        for name, make in COPIES.items():
-            copy = make(img)
-            sx, sy = img.width / copy.width, img.height / copy.height
-            got = [(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in _boxes(copy)]
-            same[name] += len(got) == len(base) and _matched(got, base, 0.85) == len(base)
-    rates = {k: v / len(figures) for k, v in same.items()}
+    rates = stability(_multi_panel(skia_set, 12), _boxes)
+    assert set(rates) == set(COPIES)
     assert all(r >= 0.65 for r in rates.values()), rates
     assert sum(rates.values()) / len(rates) >= 0.75, rates
 
@@ -186,39 +163,7 @@ def test_dedup_matches_re_encoded_copies_panel_by_panel(skia_set):
     standardized as ingest does, then hashed and clustered by the dedup
     stage's own functions: copies of a panel share a cluster, panels of
     different figures do not."""
-    import hashlib
-
-    from sciir_dist.ingest.standardize import StandardizeOptions, standardize
-    from sciir_dist.stages.dedup import clusters
-    from sciir_dist.stages.hash import hashes64
-
-    ids, sha, ph, dh, pixels, origin = [], [], [], [], [], []
-    for f, img in enumerate(_multi_panel(skia_set, 8)):
-        base = _boxes(img)
-        for name, copy in (("orig", img), ("exact", img.copy()), ("scaled", COPIES["scale0.85"](img)),
-                           ("bright", COPIES["brighter"](img))):
-            sx, sy = img.width / copy.width, img.height / copy.height
-            for i, box in enumerate(_boxes(copy)):
-                back = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
-                true = [j for j, b in enumerate(base) if _iou(back, b) >= 0.85]
-                std = standardize(copy.crop(box), StandardizeOptions())
-                p, d = hashes64(std.png, (box[2] - box[0], box[3] - box[1]))
-                ids.append(f"f{f}.{name}.p{i}")
-                sha.append(hashlib.sha256(std.png).hexdigest())
-                ph.append(p)
-                dh.append(d)
-                pixels.append((box[2] - box[0]) * (box[3] - box[1]))
-                origin.append((f, true[0]) if true else (f, f"{name}-{i}"))  # a split that differs is its own panel
-    table = clusters(ids, sha, np.array(ph, np.uint64), np.array(pixels), dhash=np.array(dh, np.uint64)).to_pylist()
-    cluster = {r["panel_id"]: r["dup_cluster"] for r in table}
-    same_truth = same_cluster = both = 0
-    for a in range(len(ids)):
-        for b in range(a + 1, len(ids)):
-            t, c = origin[a] == origin[b], cluster[ids[a]] == cluster[ids[b]]
-            same_truth += t
-            same_cluster += c
-            both += t and c
-    recall, precision = both / same_truth, both / max(1, same_cluster)
+    recall, precision = dedup_of_copies(_multi_panel(skia_set, 8), _boxes)
     assert recall >= 0.85 and precision >= 0.95, (recall, precision)
 
 

@@ -606,11 +606,17 @@ class _Figure:
         strong = self._fit([c for c in cuts if c.strong], n, cum, balance=False)
         if letters and len(self.letters) >= 2 and self.letters_complete:
             strong = self._lettered_lines(strong, spans, n, cum)
+        elif not letters and not self.caption_backs_weak_cuts:
+            # the facets of one chart stand apart as plots do, but share their tick labels
+            facets = [w for w, _, facet in self._plot_gaps(box, axis, strong, backgrounds)
+                      if facet and not w.line and w.e - w.s >= self._gutter_width]  # not a line between them
+            strong = [c for c in strong if c not in facets]
         weak = [c for c in cuts if not c.strong]
         if not weak:
             return strong
         grid = self._grid(strong, weak, n, cum)
-        if grid:  # a row of equal cells, lettered or not (a letter may go unread)
+        # a row of equal cells, lettered or not (a letter may go unread), unless it is a faceted chart
+        if grid and (letters or not any(facet for *_, facet in self._plot_gaps(box, axis, grid, backgrounds))):
             return grid
         both = self._fit(sorted(strong + weak, key=lambda c: c.s), n, cum, balance=True)
         if len(letters) >= 2:
@@ -630,33 +636,41 @@ class _Figure:
     def _between_plots(self, box: Box, axis: int, strong: list[_Cut], weak: list[_Cut],
                        backgrounds: tuple[np.ndarray, ...]) -> list[_Cut]:
         """Weak cuts that separate plots: between two pieces that each hold
-        a plot's axes or grid, the widest gap, if it is gutter-wide.
-        Whitespace inside one plot (before its legend, under its title) has a
-        plot on one side only."""
+        a plot's axes or grid, the widest gap, if it is gutter-wide and not
+        between facets (:meth:`_plot_gaps`). Whitespace inside one plot
+        (before its legend, under its title) has a plot on one side only."""
+        return [widest for widest, between, facet in self._plot_gaps(box, axis, strong + weak, backgrounds)
+                if not facet and not any(c.strong for c in between) and widest.e - widest.s >= self._gutter_width]
+
+    def _plot_gaps(self, box: Box, axis: int, cuts: list[_Cut], backgrounds: tuple[np.ndarray, ...]):
+        """For every two consecutive pieces between ``cuts`` that hold a
+        plot: the widest cut between them, the cuts between them, and whether
+        they are facets of one chart (:func:`_facets`)."""
         x0, y0, x1, y1 = box
-        cuts = sorted(strong + weak, key=lambda c: c.s)
+        cuts = sorted(cuts, key=lambda c: c.s)
         b = [0] + [v for c in cuts for v in (c.s, c.e)] + [(y1 - y0) if axis == 0 else (x1 - x0)]
-        chosen, last = [], None
+        last, before = None, None
         for i in range(0, len(b), 2):
             s, e = b[i], b[i + 1]
             piece = self._trim((x0, y0 + s, x1, y0 + e) if axis == 0 else (x0 + s, y0, x0 + e, y1), backgrounds, drawn=False)
-            if piece is None or not self._plotted(piece, axis):
+            corners = self._plot_corners(piece, axis) if piece is not None else []
+            if not corners:
                 continue
             between = cuts[last: i // 2] if last is not None else []
-            widest = max(between, key=lambda c: c.e - c.s) if between else None
-            if widest is not None and not any(c.strong for c in between) and widest.e - widest.s >= self._gutter_width:
-                chosen.append(widest)
-            last = i // 2
-        return chosen
+            if between:
+                widest = max(between, key=lambda c: c.e - c.s)
+                gap = (y0 + widest.s, y0 + widest.e) if axis == 0 else (x0 + widest.s, x0 + widest.e)
+                yield widest, between, _facets(before, (piece, corners), axis, gap)
+            last, before = i // 2, (piece, corners)
 
-    def _plotted(self, box: Box, axis: int) -> bool:
-        """Does the content in ``box``, a piece between cuts along ``axis``,
-        hold a plot's axes or grid: an unbroken thin horizontal and vertical
-        line that meet or cross (the edges of bars stop and start; the
-        outlines of a diagram's boxes have rounded corners), as long as a
-        panel's minimum side (a diagram's boxes are smaller), and across 40 %
-        of the piece's width between the cuts (along them a piece may hold
-        several plots)?"""
+    def _plot_corners(self, box: Box, axis: int) -> list[_Corner]:
+        """Where the content in ``box``, a piece between cuts along
+        ``axis``, has a plot's axes or grid: each meeting of an unbroken thin
+        horizontal and vertical line (the edges of bars stop and start; the
+        outlines of a diagram's boxes have rounded corners), each as long as
+        a panel's minimum side (a diagram's boxes are smaller), and across
+        40 % of the piece's width between the cuts (along them a piece may
+        hold several plots)."""
         x0, y0, x1, y1 = box
         across, down = self._rules
         tall = max(self.min_len, 0.4 * (y1 - y0) if axis == 0 else 0.0)
@@ -664,7 +678,8 @@ class _Figure:
         rows = _long_runs(across[y0:y1, x0:x1], wide)  # (row, start, end)
         cols = _long_runs(down[y0:y1, x0:x1].T, tall)  # (column, start, end)
         near = 6  # a line's ridge stops a few pixels short of the line it meets
-        return any(hs - near <= c <= he + near and vs - near <= r <= ve + near for r, hs, he in rows for c, vs, ve in cols)
+        return [_Corner(x0 + c, y0 + r, (x0 + hs, x0 + he), (y0 + vs, y0 + ve)) for r, hs, he in rows for c, vs, ve in cols
+                if hs - near <= c <= he + near and vs - near <= r <= ve + near]
 
     @cached_property
     def _rules(self) -> tuple[np.ndarray, np.ndarray]:
@@ -959,6 +974,57 @@ def _median_int(values: np.ndarray) -> float:
     """Median of small non-negative integers, by counting."""
     cum = np.cumsum(np.bincount(values.astype(np.int64).ravel()))
     return float(np.searchsorted(cum, (cum[-1] + 1) // 2))
+
+
+#: a plot whose axis lies this close (px) to the gap before it has no tick labels there: a facet
+FACET_MARGIN = 12
+#: how much of their common extent two facets' shared axes overlap (a curve
+#: that starts on an axis breaks its line a little)
+FACET_ALIGN = 0.85
+
+
+@dataclass(frozen=True)
+class _Corner:
+    """Where a horizontal and a vertical line of a plot meet, and their extents."""
+    x: int
+    y: int
+    across: tuple[int, int]  # the horizontal line's first and last column
+    down: tuple[int, int]  # the vertical line's first and last row
+
+
+def _facets(first: tuple[Box, list[_Corner]], second: tuple[Box, list[_Corner]], axis: int,
+            gap: tuple[int, int]) -> bool:
+    """Are two consecutive plots (piece, corners), side by side (``axis``
+    1) or stacked (0) with ``gap`` (first, last + 1) between them, facets of
+    one chart? The later of two side-by-side facets has no tick labels
+    between the gap and its vertical axis, which spans the same rows as its
+    neighbour's, while its horizontal axis has labels under it; the upper of
+    two stacked facets none between its horizontal axis and the gap, which
+    spans the same columns as the lower one's, while its vertical axis has
+    labels beside it. A framed panel has labels on no side; a photograph
+    above a plot shares no axis with it."""
+    ((fx0, _, _, _), one), ((_, _, _, sy1), two) = first, second
+    if axis == 1:
+        facing = _axis_line(two, vertical=True, last=False)
+        bare, labelled = facing[0] - gap[1], sy1 - max(c.y for c in two)
+        shared = _axis_line(one, vertical=True, last=False)
+    else:
+        facing = _axis_line(one, vertical=False, last=True)
+        bare, labelled = gap[0] - facing[0], min(c.x for c in one) - fx0
+        shared = _axis_line(two, vertical=False, last=True)
+    overlap = min(facing[2], shared[2]) - max(facing[1], shared[1])
+    aligned = overlap >= FACET_ALIGN * (max(facing[2], shared[2]) - min(facing[1], shared[1]))
+    return bare <= FACET_MARGIN < labelled and aligned
+
+
+def _axis_line(corners: list[_Corner], *, vertical: bool, last: bool) -> tuple[int, int, int]:
+    """(position, first, last pixel) of a plot's outermost vertical (or
+    horizontal) axis: the first (or ``last``) one, its extent the union of
+    the runs found along it (a curve crossing an axis breaks its ridge)."""
+    pos = [c.x if vertical else c.y for c in corners]
+    at = max(pos) if last else min(pos)
+    runs = [c.down if vertical else c.across for c, p in zip(corners, pos) if abs(p - at) <= 2]
+    return at, min(r[0] for r in runs), max(r[1] for r in runs)
 
 
 def _long_runs(lines: np.ndarray, length: float) -> list[tuple[int, int, int]]:

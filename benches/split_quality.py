@@ -99,16 +99,9 @@ def main() -> None:
 
 def _copies(figures: list, n: int) -> dict:
     """Stability and dedup of re-encoded copies of ``n`` multi-panel figures, split as ingest splits."""
-    from sciir_dist.ingest.pipeline import split_figure
-    from tests.layoutgen.copies import dedup_of_copies, stability
+    from tests.layoutgen.copies import dedup_of_copies, ingest_split, sample, stability
 
-    multi = [f for f in figures if len(f.truth) > 1]
-    images = [f.load().convert("RGB") for f in multi[:: max(1, len(multi) // n)][:n]]
-    splitter = make_splitter(SplitterConfig())
-
-    def split(img):
-        return [b for b, _, _ in split_figure(img, splitter, None)]
-
+    images, split = sample(figures, n), ingest_split()
     recall, precision = dedup_of_copies(images, split)
     return {"figures": len(images), "stability": stability(images, split), "dedup_recall": recall,
             "dedup_precision": precision}

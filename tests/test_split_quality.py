@@ -19,10 +19,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from sciir_dist.cli import app
-from sciir_dist.ingest.pipeline import split_figure
 from sciir_dist.split import SplitterConfig, make_splitter
 from sciir_dist.split.evaluate import load_labelled
-from tests.layoutgen.copies import COPIES, dedup_of_copies, stability
+from tests.layoutgen.copies import COPIES, dedup_of_copies, ingest_split, sample, stability
 
 runner = CliRunner()
 
@@ -142,17 +141,8 @@ def test_split_eval_on_a_synth_manifest(corpus, tmp_path):
 
 
 # -- stability and dedup under re-encoding ----------------------------------------------------
-def _multi_panel(labels: Path, n: int) -> list[Image.Image]:
-    figs = [f for f in load_labelled(labels) if len(f.truth) > 1]
-    return [f.load().convert("RGB") for f in figs[:: max(1, len(figs) // n)][:n]]
-
-
-def _boxes(img: Image.Image) -> list[tuple[int, int, int, int]]:
-    return [b for b, _, _ in split_figure(img, make_splitter(SplitterConfig()), None)]
-
-
 def test_re_encoded_copies_split_into_the_same_panels(skia_set):
-    rates = stability(_multi_panel(skia_set, 12), _boxes)
+    rates = stability(sample(load_labelled(skia_set), 12), ingest_split())
     assert set(rates) == set(COPIES)
     assert all(r >= 0.65 for r in rates.values()), rates
     assert sum(rates.values()) / len(rates) >= 0.75, rates
@@ -163,7 +153,7 @@ def test_dedup_matches_re_encoded_copies_panel_by_panel(skia_set):
     standardized as ingest does, then hashed and clustered by the dedup
     stage's own functions: copies of a panel share a cluster, panels of
     different figures do not."""
-    recall, precision = dedup_of_copies(_multi_panel(skia_set, 8), _boxes)
+    recall, precision = dedup_of_copies(sample(load_labelled(skia_set), 8), ingest_split())
     assert recall >= 0.85 and precision >= 0.95, (recall, precision)
 
 

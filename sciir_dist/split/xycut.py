@@ -608,8 +608,7 @@ class _Figure:
             strong = self._lettered_lines(strong, spans, n, cum)
         elif not letters and not self.caption_backs_weak_cuts:
             # the facets of one chart stand apart as plots do, but share their tick labels
-            facets = [w for w, _, facet in self._plot_gaps(box, axis, strong, backgrounds)
-                      if facet and not w.line and w.e - w.s >= self._gutter_width]  # not a line between them
+            facets = [w for w, _, facet in self._plot_gaps(box, axis, strong, backgrounds) if facet]
             strong = [c for c in strong if c not in facets]
         weak = [c for c in cuts if not c.strong]
         if not weak:
@@ -645,7 +644,8 @@ class _Figure:
     def _plot_gaps(self, box: Box, axis: int, cuts: list[_Cut], backgrounds: tuple[np.ndarray, ...]):
         """For every two consecutive pieces between ``cuts`` that hold a
         plot: the widest cut between them, the cuts between them, and whether
-        they are facets of one chart (:func:`_facets`)."""
+        they are facets of one chart (:func:`_facets`; only whitespace a
+        gutter wide stands between facets, never a drawn line)."""
         x0, y0, x1, y1 = box
         cuts = sorted(cuts, key=lambda c: c.s)
         b = [0] + [v for c in cuts for v in (c.s, c.e)] + [(y1 - y0) if axis == 0 else (x1 - x0)]
@@ -660,7 +660,8 @@ class _Figure:
             if between:
                 widest = max(between, key=lambda c: c.e - c.s)
                 gap = (y0 + widest.s, y0 + widest.e) if axis == 0 else (x0 + widest.s, x0 + widest.e)
-                yield widest, between, _facets(before, (piece, corners), axis, gap)
+                gutter = not widest.line and widest.e - widest.s >= self._gutter_width
+                yield widest, between, gutter and _facets(before, (piece, corners), axis, gap)
             last, before = i // 2, (piece, corners)
 
     def _plot_corners(self, box: Box, axis: int) -> list[_Corner]:

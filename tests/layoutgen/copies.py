@@ -4,7 +4,8 @@ a panel in the cluster of its original?
 
 Shared by tests/test_split_quality.py (floors) and benches/split_quality.py
 (the figures of a closing note), so both measure the same thing. A split is
-given as a function from a PIL image to panel boxes in its pixels."""
+given as a function from a PIL image to panel boxes in its pixels
+(:func:`ingest_split`: the default splitter, as ingest runs it)."""
 
 from __future__ import annotations
 
@@ -39,11 +40,19 @@ COPIES: dict[str, Callable[[Image.Image], Image.Image]] = {
 DEDUP_COPIES = {"exact": lambda im: im.copy(), "scaled": COPIES["scale0.85"], "bright": COPIES["brighter"]}
 
 
-def _iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union if union else 0.0
+def sample(figures: list, n: int) -> list[Image.Image]:
+    """``n`` multi-panel figures (labelled figures of a generated set) spread over the set, as RGB images."""
+    multi = [f for f in figures if len(f.truth) > 1]
+    return [f.load().convert("RGB") for f in multi[:: max(1, len(multi) // n)][:n]]
+
+
+def ingest_split() -> Split:
+    """The default splitter as ingest runs it (no caption)."""
+    from sciir_dist.ingest.pipeline import split_figure
+    from sciir_dist.split import SplitterConfig, make_splitter
+
+    splitter = make_splitter(SplitterConfig())
+    return lambda img: [b for b, _, _ in split_figure(img, splitter, None)]
 
 
 def _mapped_back(split: Split, copy: Image.Image, original: Image.Image) -> list[tuple[Box, Box]]:
@@ -74,6 +83,7 @@ def dedup_of_copies(images: list[Image.Image], split: Split) -> tuple[float, flo
     their boxes match; a copy's panel that matches none of the original's is
     a panel of its own."""
     from sciir_dist.ingest.standardize import StandardizeOptions, standardize
+    from sciir_dist.split.geometry import iou
     from sciir_dist.stages.dedup import clusters
     from sciir_dist.stages.hash import hashes64
 
@@ -82,8 +92,8 @@ def dedup_of_copies(images: list[Image.Image], split: Split) -> tuple[float, flo
         base = split(img)
         for name, copy in [("orig", img)] + [(n, make(img)) for n, make in DEDUP_COPIES.items()]:
             for i, (box, back) in enumerate(_mapped_back(split, copy, img)):
-                true = max(range(len(base)), key=lambda j: _iou(back, base[j]), default=None)
-                same = true is not None and _iou(back, base[true]) >= SAME_PANEL_IOU
+                true = max(range(len(base)), key=lambda j: iou(back, base[j]), default=None)
+                same = true is not None and iou(back, base[true]) >= SAME_PANEL_IOU
                 w, h = int(box[2] - box[0]), int(box[3] - box[1])
                 png = standardize(copy.crop(tuple(int(v) for v in box)), StandardizeOptions()).png
                 p, d = hashes64(png, (w, h))
@@ -94,11 +104,9 @@ def dedup_of_copies(images: list[Image.Image], split: Split) -> tuple[float, flo
                 pixels.append(w * h)
                 origin.append(f"{f}.{true}" if same else f"{f}.{name}.{i}")
     table = clusters(ids, sha, np.array(ph, np.uint64), np.array(pixels), dhash=np.array(dh, np.uint64))
-    cluster = np.array(table.column("dup_cluster").to_pylist(), dtype=object)
-    order = {pid: k for k, pid in enumerate(table.column("panel_id").to_pylist())}
-    cluster = cluster[[order[i] for i in ids]]
-    origin_ = np.array(origin, dtype=object)
+    cluster = np.array(table.column("dup_cluster").to_pylist(), dtype=object)  # a row per id, in order
+    same_origin = np.array(origin, dtype=object)
     a, b = np.triu_indices(len(ids), 1)
-    truth, found = origin_[a] == origin_[b], cluster[a] == cluster[b]
+    truth, found = same_origin[a] == same_origin[b], cluster[a] == cluster[b]
     both = int(np.count_nonzero(truth & found))
     return both / max(1, int(truth.sum())), both / max(1, int(found.sum()))

@@ -50,10 +50,15 @@ def baseline_planner():
     return module._plan_deletions if module else None
 
 
-def rows(start: int, n: int, tag: str) -> pa.Table:
-    ids = [f"p{i:08d}" for i in range(start, start + n)]
+def hash_rows(ids: list[str], tag: str) -> pa.Table:
+    n = len(ids)
     return pa.Table.from_pydict({"panel_id": ids, "sha256": ids, "phash": [1] * n, "dhash": [2] * n,
-                                 "hash_region": [tag] * n}, schema=PANEL_HASHES)
+                                 "phash_ink": [3] * n, "dhash_ink": [4] * n, "hash_region": [tag] * n},
+                                schema=PANEL_HASHES)
+
+
+def rows(start: int, n: int, tag: str) -> pa.Table:
+    return hash_rows([f"p{i:08d}" for i in range(start, start + n)], tag)
 
 
 def build(wmod, root: str, size: int, fragments: int):
@@ -78,9 +83,7 @@ def build(wmod, root: str, size: int, fragments: int):
 def changed_rows(changed: int, size: int, r: int) -> pa.Table:
     """``changed`` existing rows spread over the table (repeat ``r`` shifts them)."""
     step = max(1, size // changed)
-    ids = [f"p{(i * step + r) % size:08d}" for i in range(changed)]
-    return pa.Table.from_pydict({"panel_id": ids, "sha256": ids, "phash": [1] * changed, "dhash": [2] * changed,
-                                 "hash_region": [f"new{r}"] * changed}, schema=PANEL_HASHES)
+    return hash_rows([f"p{(i * step + r) % size:08d}" for i in range(changed)], f"new{r}")
 
 
 def time_case(wmod, wh, plan_before, changed: int, size: int, repeats: int):

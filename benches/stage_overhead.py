@@ -31,9 +31,8 @@ class NoopStage(Stage):
 
     def process(self, batch: pa.Table) -> StageResult:
         ids = batch["panel_id"]
-        return StageResult(pa.table({"panel_id": ids, "sha256": pa.nulls(len(ids), pa.string()),
-                                     "phash": pa.nulls(len(ids), pa.uint64()), "dhash": pa.nulls(len(ids), pa.uint64())},
-                                    schema=PANEL_HASHES))
+        return StageResult(pa.table({f.name: ids if f.name == "panel_id" else pa.nulls(len(ids), f.type)
+                                     for f in PANEL_HASHES}, schema=PANEL_HASHES))
 
 
 def make_panels(wh: Warehouse, n: int) -> None:

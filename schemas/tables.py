@@ -161,9 +161,11 @@ PANEL_HASHES = pa.schema(
     [
         pa.field("panel_id", pa.string(), nullable=False),
         pa.field("sha256", pa.string()),
-        pa.field("phash", pa.uint64()),  # 64-bit DCT perceptual hash
-        pa.field("dhash", pa.uint64()),  # 64-bit gradient hash
-        pa.field("hash_region", pa.string()),  # what the hashes cover: "content" (the panel, not its canvas)
+        pa.field("phash", pa.uint64()),  # 64-bit DCT perceptual hash of the panel's interior
+        pa.field("dhash", pa.uint64()),  # 64-bit gradient hash of the interior
+        pa.field("phash_ink", pa.uint64()),  # the same two hashes of the panel's ink box
+        pa.field("dhash_ink", pa.uint64()),
+        pa.field("hash_region", pa.string()),  # what the hashes cover (stages/hash.py REGION); others are redone
     ]
 )
 

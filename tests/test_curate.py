@@ -19,7 +19,7 @@ import pytest
 
 from schemas.tables import PANELS
 from sciir_dist.curate.run import run_curate
-from sciir_dist.stages.hash import HashStage
+from sciir_dist.stages.hash import REGION, HashStage
 from sciir_dist.warehouse import Warehouse
 
 
@@ -53,15 +53,24 @@ def test_curate_hash_once_per_panel_and_rerun_does_nothing(warehouse_copy, ray_l
     again = run_curate(wh, ["hash"], progress=False)
     assert again.rows_in == 0 and wh.version("panel_hashes") == v
     # rows an older release hashed over the whole canvas are redone, by key
-    old = wh.read("panel_hashes").slice(0, 3).set_column(4, "hash_region", pa.nulls(3, pa.string()))
-    wh.upsert("panel_hashes", old)
+    wh.upsert("panel_hashes", _hashed_by_an_older_release(wh.read("panel_hashes").slice(0, 3)))
     redo = run_curate(wh, ["hash"], progress=False)
     assert redo.rows_in == 3 and _unique(wh, "panel_hashes")
-    assert wh.read("panel_hashes", ["hash_region"]).column(0).to_pylist() == ["content"] * wh.count("panels")
+    assert wh.read("panel_hashes", ["hash_region"]).column(0).to_pylist() == [REGION] * wh.count("panels")
+    assert wh.read("panel_hashes", ["phash_ink", "dhash_ink"]).drop_null().num_rows == wh.count("panels")
     from sciir_dist.query import query
 
     joined = query(wh, "panels", columns=["panel_id", "phash", "panel_letter"], limit=None)
     assert joined.num_rows == wh.count("panels") and joined["phash"].null_count == 0
+
+
+def _hashed_by_an_older_release(rows: pa.Table) -> pa.Table:
+    """The rows as a release that hashed the whole canvas wrote them: no region, no ink-box hashes."""
+    for name, column in (("hash_region", pa.nulls(rows.num_rows, pa.string())),
+                         ("phash_ink", pa.nulls(rows.num_rows, pa.uint64())),
+                         ("dhash_ink", pa.nulls(rows.num_rows, pa.uint64()))):
+        rows = rows.set_column(rows.schema.get_field_index(name), name, column)
+    return rows
 
 
 def _add_broken_panel(wh, pid: str = "broken.fig1.p0") -> None:
@@ -156,8 +165,7 @@ def test_kill_curate_at_checkpoint_windows_and_rerun(window, warehouse_copy, kil
     if window == "between-rejects-and-output":
         run_curate(wh, ["hash"], progress=False, engine="local")  # everything hashed, the broken panel rejected
         _fix_broken_panel(wh)
-        redo = wh.read("panel_hashes").slice(0, 2).set_column(4, "hash_region", pa.nulls(2, pa.string()))
-        wh.upsert("panel_hashes", redo)  # hashed by an older release: redone by key
+        wh.upsert("panel_hashes", _hashed_by_an_older_release(wh.read("panel_hashes").slice(0, 2)))  # redone by key
     if window == "later-stage":  # half the articles' subjects are not in the table: they go to the text model
         from schemas.tables import ARTICLES
 

@@ -130,3 +130,40 @@ def test_embedding_threshold_follows_the_model_that_wrote_the_vectors():
     assert default_cosine({"efficientnet-lite0"}) == OFFLINE_COSINE
     assert default_cosine({"efficientnet-lite0", "open_clip:ViT-B-32:openai"}) == OFFLINE_COSINE  # the strictest
     assert default_cosine(set()) == DEFAULT_COSINE
+
+
+def test_copies_split_at_other_pixels_match_on_one_hashed_region():
+    """A copy of a figure is split again, and its boxes rarely land on the
+    original's pixels: one split takes a panel's pale tint and another only
+    its ink, one box starts in the gutter and another a little inside. Each
+    such pair still matches, on the ink box or on the interior; the whole
+    content's hash alone (one region) misses the copy that lost its tint."""
+    from PIL import Image, ImageDraw
+
+    from sciir_dist.ingest.standardize import StandardizeOptions, standardize
+    from sciir_dist.stages.hash import panel_hashes
+
+    rng = np.random.default_rng(5)
+    page = Image.new("RGB", (520, 420), "white")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((40, 40, 460, 360), fill=(236, 239, 245))  # the panel's pale tint
+    for _ in range(25):  # its drawing, well inside the tint
+        x, y = rng.integers(100, 380), rng.integers(110, 280)
+        colour = tuple(int(c) for c in rng.integers(0, 160, 3))
+        draw.ellipse((x, y, x + rng.integers(8, 40), y + rng.integers(8, 40)), outline=colour, width=3)
+        draw.line((x, y, rng.integers(100, 420), rng.integers(110, 320)), fill=colour, width=2)
+    boxes = {"tinted": (40, 40, 461, 361), "shifted": (30, 46, 452, 361), "ink_only": None}
+    mask = np.abs(np.asarray(page.convert("L"), np.int16) - 240) > 40
+    ys, xs = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    boxes["ink_only"] = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+    hashed = []
+    for box in boxes.values():
+        crop = page.crop(box)
+        hashed.append(panel_hashes(standardize(crop, StandardizeOptions()).png, crop.size))
+    ph = np.array([(h["phash"], h["phash_ink"]) for h in hashed], np.uint64)
+    dh = np.array([(h["dhash"], h["dhash_ink"]) for h in hashed], np.uint64)
+    ids, sha, pixels = list(boxes), ["s1", "s2", "s3"], np.array([3, 2, 1])
+    both = clusters(ids, sha, ph, pixels, dhash=dh)
+    assert both["dup_cluster"].to_pylist() == ["tinted"] * 3
+    interior_only = clusters(ids, sha, ph[:, 0], pixels, dhash=dh[:, 0])
+    assert len(set(interior_only["dup_cluster"].to_pylist())) > 1

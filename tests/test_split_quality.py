@@ -154,7 +154,7 @@ def test_dedup_matches_re_encoded_copies_panel_by_panel(skia_set):
     stage's own functions: copies of a panel share a cluster, panels of
     different figures do not."""
     recall, precision = dedup_of_copies(sample(load_labelled(skia_set), 8), ingest_split())
-    assert recall >= 0.85 and precision >= 0.95, (recall, precision)
+    assert recall >= 0.95 and precision >= 0.95, (recall, precision)
 
 
 # -- the YOLO path ---------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """`dedup`: near-duplicate clusters over all panels (SPEC §4 step 3).
 
 Two panels are duplicates when their sha256 match (exact) or their 64-bit
-pHashes are within Hamming distance ``k`` (near). ``near_hashes`` finds
+pHashes of one region (the ``hash`` stage hashes each panel's interior and
+its ink box) are within Hamming distance ``k`` (near). ``near_hashes`` finds
 those pairs exactly without comparing all pairs (multi-index hashing, on
 Ray tasks when Ray is up and there are many panels). A pHash match is then
-confirmed by the dHash (also <= k): sparse line drawings on white collide
-in pHash's few low frequencies, while their gradient hashes stay far apart
-(benches and tests measure the precision this buys). Clusters are the
+confirmed by the same region's dHash (also <= k): sparse line drawings on
+white collide in pHash's few low frequencies, while their gradient hashes
+stay far apart (benches and tests measure the precision this buys). Clusters are the
 connected components of the duplicate pairs; the representative is the
 panel with the most source pixels, then the smallest panel_id (ids sort by
 article, so the choice is stable across runs). Others get ``dup_of``.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from pydantic import Field
 from scipy.sparse.csgraph import connected_components
@@ -53,13 +55,11 @@ OFFLINE_COSINE = 0.99
 def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels: np.ndarray, k: int = DEFAULT_K,
              dhash: np.ndarray | None = None, similar: list[tuple[str, str]] = (),
              bench_sources: dict[str, str] | None = None) -> pa.Table:
-    """``similar``: extra duplicate pairs by panel_id (embedding neighbours);
-    ``bench_sources``: panel_id -> benchmark sample_id."""
+    """``phash``/``dhash``: one hash per panel, or a column per hashed region
+    (``(n, regions)``); ``similar``: extra duplicate pairs by panel_id
+    (embedding neighbours); ``bench_sources``: panel_id -> benchmark sample_id."""
     n = len(panel_ids)
-    near = near_pairs(phash, k)
-    if dhash is not None and len(near):
-        d = np.asarray(dhash, np.uint64)
-        near = near[np.bitwise_count(d[near[:, 0]] ^ d[near[:, 1]]) <= k]
+    near = _near(phash, dhash, k)
     _, exact_idx = np.unique(np.asarray(sha256, dtype=object), return_inverse=True)
     order = np.argsort(exact_idx, kind="stable")
     same = exact_idx[order][1:] == exact_idx[order][:-1]
@@ -97,6 +97,19 @@ def clusters(panel_ids: list[str], sha256: list[str], phash: np.ndarray, pixels:
     return pa.Table.from_pylist(rows, schema=PANEL_DEDUP)
 
 
+def _near(phash: np.ndarray, dhash: np.ndarray | None, k: int) -> np.ndarray:
+    """Index pairs within ``k`` on some region's pHash, and on its dHash when given."""
+    ph = np.asarray(phash, np.uint64).reshape(len(phash), -1)
+    dh = None if dhash is None else np.asarray(dhash, np.uint64).reshape(ph.shape)
+    found = [np.empty((0, 2), np.int64)]
+    for region in range(ph.shape[1]):
+        near = near_pairs(ph[:, region], k).reshape(-1, 2)
+        if dh is not None:
+            near = near[np.bitwise_count(dh[near[:, 0], region] ^ dh[near[:, 1], region]) <= k]
+        found.append(near)
+    return np.concatenate(found)
+
+
 def default_cosine(image_models: set[str]) -> float:
     """The duplicate threshold for vectors written by these models (the
     strictest when a table holds several)."""
@@ -109,7 +122,7 @@ class DedupStage(GlobalStage):
     name = "dedup"
     output_table = "panel_dedup"
     requires = {"panels": ("panel_id", "source_width", "source_height"),
-                "panel_hashes": ("panel_id", "sha256", "phash", "dhash")}
+                "panel_hashes": ("panel_id", "sha256", "phash", "dhash", "phash_ink", "dhash_ink")}
 
     class Options(StageOptions):
         k: int = Field(DEFAULT_K, ge=0, le=32, description="pHash Hamming distance for near duplicates.")
@@ -147,6 +160,12 @@ class DedupStage(GlobalStage):
         pixels = (np.asarray(joined["source_width"].to_numpy(zero_copy_only=False), np.int64)
                   * np.asarray(joined["source_height"].to_numpy(zero_copy_only=False), np.int64))
         return clusters(joined["panel_id"].to_pylist(), joined["sha256"].to_pylist(),
-                        joined["phash"].to_numpy(zero_copy_only=False), pixels, self.k,
-                        dhash=joined["dhash"].to_numpy(zero_copy_only=False),
+                        _regions(joined, "phash"), pixels, self.k, dhash=_regions(joined, "dhash"),
                         similar=inputs.get("similar", ()), bench_sources=inputs.get("bench_sources"))
+
+
+def _regions(hashes: pa.Table, name: str) -> np.ndarray:
+    """``(n, 2)``: the hash of each panel's interior and of its ink box (a
+    row of an older hash stage, without ink boxes, has its one hash twice)."""
+    ink = pc.coalesce(hashes[f"{name}_ink"], hashes[name])
+    return np.stack([hashes[name].to_numpy(zero_copy_only=False), ink.to_numpy(zero_copy_only=False)], axis=1)

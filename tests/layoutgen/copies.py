@@ -85,7 +85,7 @@ def dedup_of_copies(images: list[Image.Image], split: Split) -> tuple[float, flo
     from sciir_dist.ingest.standardize import StandardizeOptions, standardize
     from sciir_dist.split.geometry import iou
     from sciir_dist.stages.dedup import clusters
-    from sciir_dist.stages.hash import hashes64
+    from sciir_dist.stages.hash import panel_hashes
 
     ids, sha, ph, dh, pixels, origin = [], [], [], [], [], []
     for f, img in enumerate(images):
@@ -96,11 +96,11 @@ def dedup_of_copies(images: list[Image.Image], split: Split) -> tuple[float, flo
                 same = true is not None and iou(back, base[true]) >= SAME_PANEL_IOU
                 w, h = int(box[2] - box[0]), int(box[3] - box[1])
                 png = standardize(copy.crop(tuple(int(v) for v in box)), StandardizeOptions()).png
-                p, d = hashes64(png, (w, h))
+                hashed = panel_hashes(png, (w, h))
                 ids.append(f"f{f}.{name}.p{i}")
                 sha.append(hashlib.sha256(png).hexdigest())
-                ph.append(p)
-                dh.append(d)
+                ph.append((hashed["phash"], hashed["phash_ink"]))
+                dh.append((hashed["dhash"], hashed["dhash_ink"]))
                 pixels.append(w * h)
                 origin.append(f"{f}.{true}" if same else f"{f}.{name}.{i}")
     table = clusters(ids, sha, np.array(ph, np.uint64), np.array(pixels), dhash=np.array(dh, np.uint64))

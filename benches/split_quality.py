@@ -8,7 +8,8 @@ code as `sciir split eval` (F1 at IoU 0.5 and 0.9 per layout family, panel
 letters with their sub-captions), and reports panels/s per core, then, on
 ``--copies`` multi-panel figures of each set, how often re-encoded copies
 split into the same panels and dedup's recall and precision on exact,
-re-scaled and brightened copies (tests/layoutgen/copies.py). The splitter
+re-scaled and brightened copies (sciir_dist/split/copies.py, as `sciir split
+eval --copies`). The splitter
 this one replaced (`ingest/split.py` before commit 1cdd5c5) is loaded from
 git history and measured in the same run, on the same figures, as the
 baseline for the speed ratio; without git history that column is left out.
@@ -32,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sciir_dist.split import Hints, SplitterConfig, make_splitter  # noqa: E402
+from sciir_dist.split.copies import copies_report, ingest_split  # noqa: E402
 from sciir_dist.split.evaluate import evaluate, load_labelled  # noqa: E402
 from git_baseline import module_at  # noqa: E402  (benches/ is on the path of a bench script)
 
@@ -78,7 +80,7 @@ def main() -> None:
                   f"(drawn in {time.perf_counter() - t0:.0f} s)")
             figures = load_labelled(d)
             reports = {sp.name: evaluate(figures, sp)[0] for sp in splitters}
-            copies = _copies(figures, args.copies) if args.copies else None
+            copies = copies_report(figures, ingest_split(), args.copies) if args.copies else None
         out[gen] = {name: r.as_dict() for name, r in reports.items()}
         for r in out[gen].values():
             r.pop("per_figure")
@@ -87,24 +89,14 @@ def main() -> None:
             out[gen]["copies"] = copies
             rates = ", ".join(f"{k} {v:.2f}" for k, v in copies["stability"].items())
             print(f"  re-encoded copies of {copies['figures']} figures split alike: {rates}; dedup of exact, "
-                  f"re-scaled and brightened copies: recall {copies['dedup_recall']:.3f}, "
-                  f"precision {copies['dedup_precision']:.3f}")
+                  f"re-scaled and brightened copies: recall {copies['dedup']['recall']:.3f}, "
+                  f"precision {copies['dedup']['precision']:.3f}")
     if old is not None:
         new_pps = np.mean([out[g]["xycut"]["panels_per_second"] for g in out])
         old_pps = np.mean([out[g][old.name]["panels_per_second"] for g in out])
         print(f"\nspeed, one core: {new_pps:.1f} panels/s now vs {old_pps:.1f} before (ratio {new_pps / old_pps:.2f})")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
-
-
-def _copies(figures: list, n: int) -> dict:
-    """Stability and dedup of re-encoded copies of ``n`` multi-panel figures, split as ingest splits."""
-    from tests.layoutgen.copies import dedup_of_copies, ingest_split, sample, stability
-
-    images, split = sample(figures, n), ingest_split()
-    recall, precision = dedup_of_copies(images, split)
-    return {"figures": len(images), "stability": stability(images, split), "dedup_recall": recall,
-            "dedup_precision": precision}
 
 
 def _print(reports: dict) -> None:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from sciir_dist.cli import app
 from sciir_dist.split import SplitterConfig, make_splitter
 from sciir_dist.split.evaluate import load_labelled
-from tests.layoutgen.copies import COPIES, dedup_of_copies, ingest_split, sample, stability
+from sciir_dist.split.copies import COPIES, ingest_split, sample, stability
 
 runner = CliRunner()
 
@@ -108,7 +108,7 @@ def _check_against_own_matcher(report: dict) -> None:
 
 
 def test_split_eval_on_coco_folder_agrees_with_an_independent_matcher(skia_set, tmp_path):
-    report = _eval(skia_set, tmp_path)
+    report = _eval(skia_set, tmp_path, "--copies", "8")
     _check_against_own_matcher(report)
     assert Image.open(tmp_path / "worst.png").format == "PNG"
     from tests.layoutgen.skia_sheets import FAMILIES
@@ -117,6 +117,12 @@ def test_split_eval_on_coco_folder_agrees_with_an_independent_matcher(skia_set, 
     # quality on an independent generator, every family of issue 10 present
     assert report["overall"]["iou0.9"]["f1"] >= 0.85, report["overall"]
     assert report["captions"]["accuracy"] >= 0.6, report["captions"]
+    # --copies: exact, re-scaled (+JPEG) and brightened copies, split and standardized as ingest does, then
+    # hashed and clustered by the dedup stage's own functions: copies of a panel share a cluster, panels of
+    # different figures do not
+    copies = report["copies"]
+    assert copies["figures"] == 8 and set(copies["stability"]) == set(COPIES)
+    assert copies["dedup"]["recall"] >= 0.95 and copies["dedup"]["precision"] >= 0.95, copies
 
 
 def test_split_eval_on_a_second_independent_generator(cv_set, tmp_path):
@@ -146,15 +152,6 @@ def test_re_encoded_copies_split_into_the_same_panels(skia_set):
     assert set(rates) == set(COPIES)
     assert all(r >= 0.65 for r in rates.values()), rates
     assert sum(rates.values()) / len(rates) >= 0.75, rates
-
-
-def test_dedup_matches_re_encoded_copies_panel_by_panel(skia_set):
-    """Exact, re-scaled (+JPEG) and brightened copies of figures, split and
-    standardized as ingest does, then hashed and clustered by the dedup
-    stage's own functions: copies of a panel share a cluster, panels of
-    different figures do not."""
-    recall, precision = dedup_of_copies(sample(load_labelled(skia_set), 8), ingest_split())
-    assert recall >= 0.95 and precision >= 0.95, (recall, precision)
 
 
 # -- the YOLO path ---------------------------------------------------------------------------

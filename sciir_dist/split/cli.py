@@ -24,6 +24,10 @@ def eval_cmd(
     worst: Annotated[int, typer.Option(help="Figures on the contact sheet and in the report's worst list.")] = 12,
     use_captions: Annotated[bool, typer.Option("--captions/--no-captions", help="Give the splitter the caption's panel count when the labels have captions.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    copies: Annotated[int, typer.Option(min=0, help=(
+        "Also re-encode this many multi-panel figures (0.5x, 0.85x + JPEG 90, JPEG 60/95, 5 % brighter): how "
+        "often a copy splits into the same panels, and dedup's pair recall/precision on exact, re-scaled and "
+        "brightened copies."))] = 0,
     splitter: SplitterOpt = SPLIT_DEFAULTS.name,
     splitter_weights: WeightsOpt = None,
     yolo_imgsz: YoloImgszOpt = SPLIT_DEFAULTS.imgsz,
@@ -33,7 +37,8 @@ def eval_cmd(
     yolo_device: YoloDeviceOpt = SPLIT_DEFAULTS.device,
 ) -> None:
     """Precision, recall and F1 of a splitter at IoU 0.5 and 0.9, overall and per layout tag, as ingest would
-    store the boxes; panel letters when the labels give them; a contact sheet of the worst figures."""
+    store the boxes; panel letters when the labels give them; a contact sheet of the worst figures; with
+    --copies, whether re-encoded copies of the figures split and deduplicate as their originals."""
     from sciir_dist.split import make_splitter
     from sciir_dist.split.evaluate import contact_sheet, evaluate, iter_rows, load_labelled
 
@@ -53,6 +58,10 @@ def eval_cmd(
         raise typer.BadParameter(str(exc)) from None
     report, results = evaluate(figures, sp, worst=worst)
     doc = report.as_dict()
+    if copies:
+        from sciir_dist.split.copies import copies_report, ingest_split
+
+        doc["copies"] = copies_report(figures, ingest_split(sp), copies)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         sheet = contact_sheet(results, figures, out_dir / "worst.png", n=worst)
@@ -72,5 +81,12 @@ def eval_cmd(
         c = report.captions
         console.print(f"panel letters and sub-captions right: {c['ok']}/{c['total']} = {c['accuracy']:.3f}")
     console.print(f"speed: {report.panels_per_second:.1f} panels/s on one core ({report.seconds:.1f} s splitting)")
+    if copies and not doc["copies"]["figures"]:
+        console.print("copies: the labels hold no multi-panel figure to re-encode")
+    elif copies:
+        c = doc["copies"]
+        console.print(f"copies of {c['figures']} figures split into the same panels: "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in c["stability"].items())
+                      + f"; dedup recall {c['dedup']['recall']:.3f}, precision {c['dedup']['precision']:.3f}")
     if out_dir:
         console.print(f"report: {out_dir / 'report.json'}" + (f", worst figures: {doc['contact_sheet']}" if doc["contact_sheet"] else ""))

@@ -1,11 +1,14 @@
-"""Re-encoded copies of figures (issue 10 item 6) and the two scores taken on
-them: does a copy split into the same panels, and does dedup put each copy of
-a panel in the cluster of its original?
+"""Re-encoded copies of figures and the two scores taken on them: does a copy
+split into the same panels, and does dedup put each copy of a panel in the
+cluster of its original? A corpus gathered from many publishers holds the
+same figure re-scaled, re-compressed and re-toned; dedup can only match such
+copies panel by panel when they split alike and hash alike.
 
-Shared by tests/test_split_quality.py (floors) and benches/split_quality.py
-(the figures of a closing note), so both measure the same thing. A split is
-given as a function from a PIL image to panel boxes in its pixels
-(:func:`ingest_split`: the default splitter, as ingest runs it)."""
+`sciir split eval --copies N` reports them for a user's labelled figures;
+tests/test_split_quality.py (floors) and benches/split_quality.py measure the
+same on the independent generators' figures. A split is given as a function
+from a PIL image to panel boxes in its pixels (:func:`ingest_split`: a
+splitter as ingest runs it)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageEnhance
+
+from sciir_dist.split import Splitter
 
 Box = tuple[float, float, float, float]
 Split = Callable[[Image.Image], list[Box]]
@@ -46,13 +51,24 @@ def sample(figures: list, n: int) -> list[Image.Image]:
     return [f.load().convert("RGB") for f in multi[:: max(1, len(multi) // n)][:n]]
 
 
-def ingest_split() -> Split:
-    """The default splitter as ingest runs it (no caption)."""
+def ingest_split(splitter: Splitter | None = None) -> Split:
+    """``splitter`` (default: the default splitter) as ingest runs it, without a caption."""
     from sciir_dist.ingest.pipeline import split_figure
     from sciir_dist.split import SplitterConfig, make_splitter
 
-    splitter = make_splitter(SplitterConfig())
+    splitter = splitter or make_splitter(SplitterConfig())
     return lambda img: [b for b, _, _ in split_figure(img, splitter, None)]
+
+
+def copies_report(figures: list, split: Split, n: int) -> dict:
+    """Both scores on copies of ``n`` multi-panel figures of a labelled set
+    (none: nothing to score, rather than zeros)."""
+    images = sample(figures, n)
+    if not images:
+        return {"figures": 0, "stability": {}, "dedup": None}
+    recall, precision = dedup_of_copies(images, split)
+    return {"figures": len(images), "stability": stability(images, split),
+            "dedup": {"recall": recall, "precision": precision}}
 
 
 def _mapped_back(split: Split, copy: Image.Image, original: Image.Image) -> list[tuple[Box, Box]]:
